@@ -1,0 +1,355 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/attribute"
+	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/ids"
+)
+
+func (s *Server) contactRoutes() {
+	s.handle("POST /contacts", s.createContact)
+	s.handle("GET /contacts", s.listContacts)
+	s.handle("GET /contacts/{id}", s.getContact)
+	s.handle("PUT /contacts/{id}", s.updateContact)
+	s.handle("DELETE /contacts/{id}", s.deleteContact)
+	s.handle("POST /contacts/{id}/archive", s.archiveContact(true))
+	s.handle("POST /contacts/{id}/unarchive", s.archiveContact(false))
+	s.handle("POST /contacts/{id}/block", s.blockContact)
+	s.handle("GET /contacts/find_by_external_id/{external_id}", s.findContactByExternalID)
+	s.handle("POST /contacts/merge", s.mergeContacts)
+}
+
+// contactInput is the body of create and update.
+type contactInput struct {
+	Role                   opt[string]                `json:"role"`
+	ExternalID             opt[string]                `json:"external_id"`
+	Email                  opt[string]                `json:"email"`
+	Phone                  opt[string]                `json:"phone"`
+	Name                   opt[string]                `json:"name"`
+	Avatar                 opt[string]                `json:"avatar"`
+	SignedUpAt             opt[json.RawMessage]       `json:"signed_up_at"`
+	LastSeenAt             opt[json.RawMessage]       `json:"last_seen_at"`
+	OwnerID                opt[json.RawMessage]       `json:"owner_id"`
+	UnsubscribedFromEmails opt[bool]                  `json:"unsubscribed_from_emails"`
+	LanguageOverride       opt[string]                `json:"language_override"`
+	CustomAttributes       opt[map[string]json.RawMessage] `json:"custom_attributes"`
+}
+
+const maxStringField = 255
+
+// strField validates an optional string field and applies it to dst.
+func strField(name string, o opt[string], dst **string, maxLen int) error {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		*dst = nil
+		return nil
+	}
+	v := strings.TrimSpace(o.Value)
+	if len(v) > maxLen {
+		return fieldErr(name, "%s is longer than %d bytes", name, maxLen)
+	}
+	if strings.ContainsRune(v, 0) {
+		return fieldErr(name, "%s contains a NUL character", name)
+	}
+	if v == "" {
+		*dst = nil
+		return nil
+	}
+	*dst = &v
+	return nil
+}
+
+func timeField(name string, o opt[json.RawMessage], dst **int64) error {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		*dst = nil
+		return nil
+	}
+	t, err := attribute.ParseTime(o.Value)
+	if err != nil {
+		return fieldErr(name, "%s %s", name, err.Error())
+	}
+	*dst = &t
+	return nil
+}
+
+// apply validates in and applies it to c. defs are the workspace's contact
+// custom attributes.
+func (s *Server) applyContactInput(r *http.Request, c *contact.Contact, in *contactInput, defs attribute.Defs) error {
+	if in.Role.Set {
+		if in.Role.Null || (in.Role.Value != contact.RoleUser && in.Role.Value != contact.RoleLead) {
+			return fieldErr("role", "role must be user or lead")
+		}
+		if c.Role == contact.RoleUser && in.Role.Value == contact.RoleLead {
+			return fieldErr("role", "a user cannot be turned back into a lead")
+		}
+		c.Role = in.Role.Value
+	}
+	if c.Role == "" {
+		c.Role = contact.RoleUser
+	}
+	if err := strField("external_id", in.ExternalID, &c.ExternalID, maxStringField); err != nil {
+		return err
+	}
+	if err := strField("email", in.Email, &c.Email, maxStringField); err != nil {
+		return err
+	}
+	if c.Email != nil {
+		if a, err := mail.ParseAddress(*c.Email); err != nil || a.Address != *c.Email {
+			return fieldErr("email", "email %q is not a valid email address", *c.Email)
+		}
+	}
+	if err := strField("phone", in.Phone, &c.Phone, 64); err != nil {
+		return err
+	}
+	if err := strField("name", in.Name, &c.Name, maxStringField); err != nil {
+		return err
+	}
+	if err := strField("avatar", in.Avatar, &c.Avatar, 2048); err != nil {
+		return err
+	}
+	if err := strField("language_override", in.LanguageOverride, &c.LanguageOverride, 16); err != nil {
+		return err
+	}
+	if err := timeField("signed_up_at", in.SignedUpAt, &c.SignedUpAt); err != nil {
+		return err
+	}
+	if err := timeField("last_seen_at", in.LastSeenAt, &c.LastSeenAt); err != nil {
+		return err
+	}
+	if in.OwnerID.Set {
+		if in.OwnerID.Null {
+			c.OwnerID = nil
+		} else {
+			id, err := parseIntID(in.OwnerID.Value)
+			if err != nil {
+				return fieldErr("owner_id", "owner_id must be the id of a teammate")
+			}
+			if _, err := s.workspaces.Admin(r.Context(), c.WorkspaceID, id); err != nil {
+				if isNotFound(err) {
+					return fieldErr("owner_id", "owner_id %d is not a teammate of this workspace", id)
+				}
+				return err
+			}
+			c.OwnerID = &id
+		}
+	}
+	if in.UnsubscribedFromEmails.Set {
+		c.UnsubscribedFromEmails = in.UnsubscribedFromEmails.Value
+	}
+	if in.CustomAttributes.Set && !in.CustomAttributes.Null {
+		vals, err := defs.Validate(in.CustomAttributes.Value)
+		if err != nil {
+			return err
+		}
+		if c.CustomAttributes == nil {
+			c.CustomAttributes = map[string]any{}
+		}
+		for k, v := range vals {
+			if v == nil {
+				delete(c.CustomAttributes, k)
+			} else {
+				c.CustomAttributes[k] = v
+			}
+		}
+	}
+	if c.Role == contact.RoleUser && c.Email == nil && c.ExternalID == nil {
+		return errf(http.StatusBadRequest, "parameter_invalid", "A user needs an email or an external_id")
+	}
+	return nil
+}
+
+// parseIntID accepts an integer or a string of digits.
+func parseIntID(raw json.RawMessage) (int64, error) {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+func (s *Server) contactDefs(r *http.Request) (attribute.Defs, error) {
+	list, err := s.attributes.Custom(r.Context(), authOf(r.Context()).WorkspaceID, attribute.ModelContact, true)
+	if err != nil {
+		return nil, err
+	}
+	return attribute.Index(list), nil
+}
+
+func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
+	var in contactInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if !in.Role.Set && !in.Email.Set && !in.ExternalID.Set {
+		return errf(http.StatusBadRequest, "parameter_invalid", "Provide at least one of role, email or external_id")
+	}
+	defs, err := s.contactDefs(r)
+	if err != nil {
+		return err
+	}
+	c := &contact.Contact{WorkspaceID: authOf(r.Context()).WorkspaceID, ID: ids.New()}
+	if err := s.applyContactInput(r, c, &in, defs); err != nil {
+		return err
+	}
+	if err := s.contacts.Create(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) loadContact(r *http.Request, id string) (*contact.Contact, error) {
+	c, err := s.contacts.Get(r.Context(), authOf(r.Context()).WorkspaceID, id)
+	if isNotFound(err) {
+		return nil, notFound("not_found", "User Not Found")
+	}
+	return c, err
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadContact(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
+	var in contactInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.loadContact(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	defs, err := s.contactDefs(r)
+	if err != nil {
+		return err
+	}
+	if err := s.applyContactInput(r, c, &in, defs); err != nil {
+		return err
+	}
+	if err := s.contacts.Update(r.Context(), c); err != nil {
+		if isNotFound(err) {
+			return notFound("not_found", "User Not Found")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) deleteContact(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.contacts.Delete(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("id"))
+	if isNotFound(err) {
+		return notFound("not_found", "User Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c.Reference("deleted"))
+	return nil
+}
+
+func (s *Server) archiveContact(archived bool) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.contacts.SetArchived(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("id"), archived)
+		if isNotFound(err) {
+			return notFound("not_found", "User Not Found")
+		}
+		if err != nil {
+			return err
+		}
+		ref := c.Reference("archived")
+		ref["archived"] = archived
+		writeJSON(w, http.StatusOK, ref)
+		return nil
+	}
+}
+
+func (s *Server) blockContact(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.contacts.Block(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("id"))
+	if isNotFound(err) {
+		return notFound("not_found", "User Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c.Reference("blocked"))
+	return nil
+}
+
+func (s *Server) findContactByExternalID(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.contacts.ByExternalID(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("external_id"))
+	if isNotFound(err) {
+		return notFound("not_found", "User Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		From string `json:"from"`
+		Into string `json:"into"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.From == "" || in.Into == "" {
+		return errf(http.StatusBadRequest, "parameter_not_found", "from and into are both required")
+	}
+	c, err := s.contacts.Merge(r.Context(), authOf(r.Context()).WorkspaceID, in.From, in.Into)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	n, err := perPage(q.Get("per_page"), 50, 150)
+	if err != nil {
+		return err
+	}
+	cur, err := decodeCursor(q.Get("starting_after"))
+	if err != nil {
+		return err
+	}
+	list, total, err := s.contacts.List(r.Context(), authOf(r.Context()).WorkspaceID, cur.After, n+1)
+	if err != nil {
+		return err
+	}
+	pages := cursorPages{Type: "pages", Page: cur.Page, PerPage: n, TotalPages: totalPages(total, n)}
+	if len(list) > n {
+		list = list[:n]
+		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: list[len(list)-1].ID, Page: cur.Page + 1}.encode()}
+	}
+	data := make([]any, len(list))
+	for i, c := range list {
+		data[i] = c
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"type": "list", "data": data, "total_count": total, "pages": pages})
+	return nil
+}

@@ -1,0 +1,224 @@
+// Package api serves Parley's Intercom-compatible REST API: versions,
+// authentication, rate limits, errors and pagination conventions, and the
+// handlers of each endpoint group.
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/internal/attribute"
+	"github.com/parleyhq/parley/internal/ids"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/workspace"
+)
+
+// Options configure the API.
+type Options struct {
+	// RateLimit is the number of calls a token may make per minute, spread
+	// over 10-second windows (Intercom: 10,000). Zero means the default.
+	RateLimit int
+	// MaxBodyBytes limits JSON request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxImportBytes limits CSV import uploads (default 1 GiB).
+	MaxImportBytes int64
+	// ImportDir is where uploaded CSV files wait for their job.
+	ImportDir string
+	// DefaultVersion answers requests without Intercom-Version (2.14).
+	DefaultVersion string
+}
+
+// Server holds what the handlers need.
+type Server struct {
+	opts       Options
+	db         *store.DB
+	workspaces workspace.Store
+	contacts   *store.Contacts
+	attributes attribute.Store
+	limiter    *limiter
+	tokens     sync.Map // token hash → cachedToken
+	mux        *http.ServeMux
+	jobs       JobQueue
+}
+
+// JobQueue is how the API enqueues durable work (CSV imports).
+type JobQueue interface {
+	Notify()
+}
+
+type cachedToken struct {
+	tok     *workspace.Token
+	expires time.Time
+}
+
+// New builds the API server over db.
+func New(db *store.DB, opts Options, jobs JobQueue) *Server {
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = 10000
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.MaxImportBytes <= 0 {
+		opts.MaxImportBytes = 1 << 30
+	}
+	if opts.DefaultVersion == "" {
+		opts.DefaultVersion = "2.14"
+	}
+	s := &Server{
+		opts:       opts,
+		db:         db,
+		workspaces: store.NewWorkspaces(db),
+		contacts:   store.NewContacts(db),
+		attributes: store.NewAttributes(db),
+		limiter:    newLimiter(opts.RateLimit),
+		mux:        http.NewServeMux(),
+		jobs:       jobs,
+	}
+	s.routes()
+	return s
+}
+
+// handler is an endpoint: it writes a response or returns an error that is
+// rendered as Intercom's error.list.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// handle registers an authenticated API endpoint.
+func (s *Server) handle(pattern string, h handler) {
+	s.mux.Handle(pattern, s.wrap(h, true))
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	// Anything else that no route matches: an Intercom-style 404.
+	s.mux.Handle("/", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return notFound("not_found", "The requested resource %s %s does not exist", r.Method, r.URL.Path)
+	}, true))
+	s.adminRoutes()
+	s.contactRoutes()
+	s.attributeRoutes()
+	s.companyRoutes()
+	s.tagRoutes()
+	s.noteRoutes()
+	s.eventRoutes()
+	s.segmentRoutes()
+	s.searchRoutes()
+	s.importRoutes()
+}
+
+// versions accepted in Intercom-Version.
+var versions = func() map[string]bool {
+	m := map[string]bool{"Unstable": true, "Preview": true}
+	for _, v := range []string{"1.0", "1.1", "1.2", "1.3", "1.4"} {
+		m[v] = true
+	}
+	for i := 0; i <= 16; i++ {
+		m[fmt.Sprintf("2.%d", i)] = true
+	}
+	return m
+}()
+
+// Auth is the authenticated caller of a request.
+type Auth struct {
+	WorkspaceID string
+	AdminID     int64
+	TokenID     int64
+	Version     string
+}
+
+func authOf(ctx context.Context) *Auth {
+	a, _ := ctx.Value(keyAuth).(*Auth)
+	return a
+}
+
+// wrap applies the API conventions around h: request id, panic recovery,
+// version negotiation, bearer authentication, rate limiting, body limits.
+func (s *Server) wrap(h handler, authenticate bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), keyRequestID, newRequestID())
+		r = r.WithContext(ctx)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				slog.Error("panic in handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				writeError(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		version := strings.TrimSpace(r.Header.Get("Intercom-Version"))
+		if version == "" {
+			version = s.opts.DefaultVersion
+		}
+		if !versions[version] {
+			writeError(w, r, errf(http.StatusBadRequest, "intercom_version_invalid",
+				"The requested version %q is not valid; use one of 1.0–1.4, 2.0–2.16, Unstable or Preview", version))
+			return
+		}
+		auth := &Auth{Version: version}
+		if authenticate {
+			tok, err := s.authenticate(r)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			auth.WorkspaceID, auth.AdminID, auth.TokenID = tok.WorkspaceID, tok.AdminID, tok.ID
+			limit, remaining, reset, ok := s.limiter.take(tok.ID, time.Now())
+			w.Header().Set("X-RateLimit-Limit", fmt.Sprint(limit))
+			w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(remaining))
+			w.Header().Set("X-RateLimit-Reset", fmt.Sprint(reset))
+			if !ok {
+				writeError(w, r, errf(http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit exceeded: at most %d calls a minute, spread over 10-second windows", limit))
+				return
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyAuth, auth))
+		if err := h(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+var errUnauthorized = errf(http.StatusUnauthorized, "unauthorized", "Access Token Invalid")
+
+func (s *Server) authenticate(r *http.Request) (*workspace.Token, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" || len(token) > 512 {
+		return nil, errUnauthorized
+	}
+	hash := ids.HashToken(strings.TrimSpace(token))
+	now := time.Now()
+	if c, ok := s.tokens.Load(hash); ok && now.Before(c.(cachedToken).expires) {
+		return c.(cachedToken).tok, nil
+	}
+	tok, err := s.workspaces.TokenByHash(r.Context(), hash)
+	if err != nil {
+		if err == store.ErrNotFound {
+			return nil, errUnauthorized
+		}
+		return nil, err
+	}
+	s.tokens.Store(hash, cachedToken{tok: tok, expires: now.Add(10 * time.Second)})
+	return tok, nil
+}

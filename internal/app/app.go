@@ -1,0 +1,142 @@
+// Package app wires Parley together: it opens the database, applies
+// migrations, bootstraps the default workspace and runs the long-lived
+// services (HTTP, job workers) under one errgroup, shutting down in reverse
+// order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/parleyhq/parley/internal/api"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/ids"
+	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/workspace"
+)
+
+// State is what a running Parley holds.
+type State struct {
+	Config *config.Config
+	DB     *store.DB
+	API    *api.Server
+}
+
+// Open opens and migrates the database named by the configuration.
+func Open(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// Bootstrap creates the default workspace and owner on an empty database,
+// printing the sign-in details once to out, and makes sure the bootstrap
+// token exists.
+func Bootstrap(ctx context.Context, cfg *config.Config, db *store.DB, out io.Writer) (*workspace.Workspace, error) {
+	ws := store.NewWorkspaces(db)
+	email := cfg.AdminEmail
+	if email == "" {
+		email = "owner@parley.local"
+	}
+	password := cfg.AdminPassword
+	generated := password == ""
+	if generated {
+		password = ids.Secret(12)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	w, created, err := ws.Bootstrap(ctx, "My workspace", &workspace.Admin{Name: "Owner", Email: email, PasswordHash: string(hash)})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap workspace: %w", err)
+	}
+	if created {
+		fmt.Fprintf(out, "\nParley is ready. Sign in at %s\n  email:    %s\n", cfg.SignInURL(), email)
+		if generated {
+			fmt.Fprintf(out, "  password: %s   (shown once; set PARLEY_ADMIN_PASSWORD to choose it)\n\n", password)
+		} else {
+			fmt.Fprintf(out, "  password: the value of PARLEY_ADMIN_PASSWORD\n\n")
+		}
+	}
+	if cfg.BootstrapToken != "" {
+		owner, err := ws.Owner(ctx, w.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := ws.EnsureToken(ctx, w.ID, owner.ID, "bootstrap", ids.HashToken(cfg.BootstrapToken)); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// Serve runs Parley until ctx is cancelled, then drains in-flight requests.
+// ready, if not nil, is called once the listener is accepting.
+func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(addr string)) error {
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := Bootstrap(ctx, cfg, db, out); err != nil {
+		return err
+	}
+	worker := jobs.NewWorker(db)
+	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
+	srv := &http.Server{
+		Handler:           apiServer,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	slog.Info("parley listening", "addr", ln.Addr().String(), "database", dialectName(db))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		slog.Info("shutting down: draining requests")
+		sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+func dialectName(db *store.DB) string {
+	if db.Dialect == 1 {
+		return "postgres"
+	}
+	return "sqlite"
+}

@@ -1,0 +1,144 @@
+// Package config reads Parley's configuration from command-line flags and
+// PARLEY_* environment variables (flags win), with *_FILE variants for
+// secrets, and validates it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole configuration of a Parley process.
+type Config struct {
+	Addr           string
+	DataDir        string
+	DatabaseURL    string
+	PublicURL      string
+	AdminEmail     string
+	AdminPassword  string
+	BootstrapToken string
+	NATSURL        string
+	RateLimit      int
+	LogLevel       string
+}
+
+type option struct {
+	flag, env, def, help string
+	secret               bool
+	dst                  func(*Config) *string
+}
+
+var options = []option{
+	{"addr", "PARLEY_ADDR", ":8080", "address to listen on", false, func(c *Config) *string { return &c.Addr }},
+	{"data", "PARLEY_DATA_DIR", "./parley-data", "data directory (SQLite database, uploads)", false, func(c *Config) *string { return &c.DataDir }},
+	{"database-url", "PARLEY_DATABASE_URL", "", "database: empty for SQLite in the data dir, or a postgres:// URL", true, func(c *Config) *string { return &c.DatabaseURL }},
+	{"public-url", "PARLEY_PUBLIC_URL", "", "the URL people reach Parley at (default http://localhost<addr>)", false, func(c *Config) *string { return &c.PublicURL }},
+	{"admin-email", "PARLEY_ADMIN_EMAIL", "", "owner email on first start", false, func(c *Config) *string { return &c.AdminEmail }},
+	{"admin-password", "PARLEY_ADMIN_PASSWORD", "", "owner password on first start (generated if empty)", true, func(c *Config) *string { return &c.AdminPassword }},
+	{"bootstrap-token", "PARLEY_BOOTSTRAP_TOKEN", "", "make sure an access token with this value exists for the default workspace", true, func(c *Config) *string { return &c.BootstrapToken }},
+	{"nats-url", "PARLEY_NATS_URL", "", "NATS URL for multi-node installations", false, func(c *Config) *string { return &c.NATSURL }},
+	{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", false, func(c *Config) *string { return &c.LogLevel }},
+}
+
+// Register adds the server flags to fs and returns a function that, after
+// fs.Parse, resolves the configuration from flags, environment and defaults.
+func Register(fs *flag.FlagSet) func() (*Config, error) {
+	vals := make([]*string, len(options))
+	for i, o := range options {
+		vals[i] = fs.String(o.flag, "", fmt.Sprintf("%s (env %s, default %q)", o.help, o.env, o.def))
+	}
+	rate := fs.Int("rate-limit", 0, "API calls per minute per token (env PARLEY_RATE_LIMIT, default 10000)")
+	return func() (*Config, error) {
+		c := &Config{}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for i, o := range options {
+			v := o.def
+			if env, ok, err := lookupEnv(o.env, o.secret); err != nil {
+				return nil, err
+			} else if ok {
+				v = env
+			}
+			if set[o.flag] {
+				v = *vals[i]
+			}
+			*o.dst(c) = v
+		}
+		c.RateLimit = 10000
+		if v := os.Getenv("PARLEY_RATE_LIMIT"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("PARLEY_RATE_LIMIT must be a positive integer, not %q", v)
+			}
+			c.RateLimit = n
+		}
+		if set["rate-limit"] {
+			c.RateLimit = *rate
+		}
+		return c, c.Validate()
+	}
+}
+
+// lookupEnv reads NAME, or for secrets the file named by NAME_FILE.
+func lookupEnv(name string, secret bool) (string, bool, error) {
+	if v, ok := os.LookupEnv(name); ok {
+		return v, true, nil
+	}
+	if secret {
+		if path, ok := os.LookupEnv(name + "_FILE"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return "", false, fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			return strings.TrimSpace(string(b)), true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// Validate checks the configuration is usable.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("addr must not be empty"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir must not be empty"))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public URL %q must be an absolute http(s) URL", c.PublicURL))
+		}
+	}
+	if c.BootstrapToken != "" && len(c.BootstrapToken) < 16 {
+		errs = append(errs, errors.New("PARLEY_BOOTSTRAP_TOKEN must be at least 16 characters"))
+	}
+	if c.RateLimit < 1 {
+		errs = append(errs, errors.New("rate limit must be positive"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// SignInURL is where teammates sign in.
+func (c *Config) SignInURL() string {
+	base := c.PublicURL
+	if base == "" {
+		host := c.Addr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		base = "http://" + host
+	}
+	return strings.TrimSuffix(base, "/") + "/signin"
+}

@@ -1,0 +1,446 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/eventlog"
+	"github.com/parleyhq/parley/internal/query"
+)
+
+// ConflictError names the existing item a write collided with.
+type ConflictError struct {
+	ExistingID string
+	Message    string
+}
+
+func (e *ConflictError) Error() string { return e.Message }
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// Contacts is the SQL implementation of contact.Store.
+type Contacts struct{ db *DB }
+
+// NewContacts returns the contact store.
+func NewContacts(db *DB) *Contacts { return &Contacts{db: db} }
+
+var _ contact.Store = (*Contacts)(nil)
+
+const contactCols = `c.workspace_id, c.id, c.role, c.external_id, c.email, c.phone, c.name, c.avatar, c.owner_id,
+ c.has_hard_bounced, c.marked_email_as_spam, c.unsubscribed_from_emails, c.created_at, c.updated_at,
+ c.signed_up_at, c.last_seen_at, c.last_replied_at, c.last_contacted_at, c.last_email_opened_at, c.last_email_clicked_at,
+ c.language_override, c.browser, c.browser_version, c.browser_language, c.os,
+ c.location_country, c.location_region, c.location_city, c.custom_attributes, c.archived, c.blocked, c.merged_into`
+
+// contactSelect returns the select list with the related-item summaries.
+func contactSelect(d query.Dialect) string {
+	agg := func(expr string) string {
+		if d == query.Postgres {
+			return "string_agg(" + expr + "::text, ',')"
+		}
+		return "group_concat(" + expr + ", ',')"
+	}
+	return contactCols + `,
+ (SELECT count(*) FROM contact_tags t WHERE t.workspace_id = c.workspace_id AND t.contact_id = c.id),
+ (SELECT ` + agg("x.tag_id") + ` FROM (SELECT tag_id FROM contact_tags t WHERE t.workspace_id = c.workspace_id AND t.contact_id = c.id ORDER BY tag_id LIMIT 10) x),
+ (SELECT count(*) FROM company_contacts cc WHERE cc.workspace_id = c.workspace_id AND cc.contact_id = c.id),
+ (SELECT ` + agg("x.company_id") + ` FROM (SELECT company_id FROM company_contacts cc WHERE cc.workspace_id = c.workspace_id AND cc.contact_id = c.id ORDER BY company_id LIMIT 10) x),
+ (SELECT count(*) FROM notes n WHERE n.workspace_id = c.workspace_id AND n.contact_id = c.id),
+ (SELECT ` + agg("x.id") + ` FROM (SELECT id FROM notes n WHERE n.workspace_id = c.workspace_id AND n.contact_id = c.id ORDER BY id DESC LIMIT 10) x)`
+}
+
+// ContactSelect is the select list (over contacts aliased c) that
+// ScanContact reads; search queries elsewhere use it.
+func ContactSelect(d query.Dialect) string { return contactSelect(d) }
+
+// ScanContact scans one row selected with ContactSelect.
+func ScanContact(row interface{ Scan(...any) error }) (*contact.Contact, error) {
+	c := &contact.Contact{}
+	var custom []byte
+	var tagIDs, companyIDs, noteIDs *string
+	err := row.Scan(&c.WorkspaceID, &c.ID, &c.Role, &c.ExternalID, &c.Email, &c.Phone, &c.Name, &c.Avatar, &c.OwnerID,
+		&c.HasHardBounced, &c.MarkedEmailAsSpam, &c.UnsubscribedFromEmails, &c.CreatedAt, &c.UpdatedAt,
+		&c.SignedUpAt, &c.LastSeenAt, &c.LastRepliedAt, &c.LastContactedAt, &c.LastEmailOpenedAt, &c.LastEmailClickedAt,
+		&c.LanguageOverride, &c.Browser, &c.BrowserVersion, &c.BrowserLanguage, &c.OS,
+		&c.Country, &c.Region, &c.City, &custom, &c.Archived, &c.Blocked, &c.MergedInto,
+		&c.TagCount, &tagIDs, &c.CompanyCount, &companyIDs, &c.NoteCount, &noteIDs)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if err := decodeCustom(custom, &c.CustomAttributes); err != nil {
+		return nil, err
+	}
+	c.TagIDs = splitInts(tagIDs)
+	c.NoteIDs = splitInts(noteIDs)
+	if companyIDs != nil && *companyIDs != "" {
+		c.CompanyIDs = strings.Split(*companyIDs, ",")
+	}
+	return c, nil
+}
+
+// decodeCustom decodes stored custom attributes, keeping integers as int64.
+func decodeCustom(b []byte, out *map[string]any) error {
+	m := map[string]any{}
+	if len(b) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			return fmt.Errorf("decode custom attributes: %w", err)
+		}
+	}
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil && !strings.ContainsAny(n.String(), ".eE") {
+				m[k] = i
+			} else if f, err := n.Float64(); err == nil {
+				m[k] = f
+			}
+		}
+	}
+	*out = m
+	return nil
+}
+
+func splitInts(s *string) []int64 {
+	if s == nil || *s == "" {
+		return nil
+	}
+	parts := strings.Split(*s, ",")
+	out := make([]int64, 0, len(parts))
+	for _, p := range parts {
+		if n, err := strconv.ParseInt(p, 10, 64); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (s *Contacts) getIn(ctx context.Context, r Runner, workspaceID, id string) (*contact.Contact, error) {
+	return ScanContact(r.QueryRow(ctx, `SELECT `+contactSelect(r.Dialect())+` FROM contacts c WHERE c.workspace_id = ? AND c.id = ? AND c.merged_into IS NULL`, workspaceID, id))
+}
+
+// GetIn loads a contact inside a transaction (or on any runner).
+func (s *Contacts) GetIn(ctx context.Context, r Runner, workspaceID, id string) (*contact.Contact, error) {
+	return s.getIn(ctx, r, workspaceID, id)
+}
+
+// Get implements contact.Store. Merged contacts are not found.
+func (s *Contacts) Get(ctx context.Context, workspaceID, id string) (*contact.Contact, error) {
+	return s.getIn(ctx, s.db.Read(), workspaceID, id)
+}
+
+// ByExternalID implements contact.Store.
+func (s *Contacts) ByExternalID(ctx context.Context, workspaceID, externalID string) (*contact.Contact, error) {
+	r := s.db.Read()
+	return ScanContact(r.QueryRow(ctx, `SELECT `+contactSelect(r.Dialect())+` FROM contacts c WHERE c.workspace_id = ? AND c.external_id = ? AND c.merged_into IS NULL`, workspaceID, externalID))
+}
+
+// ByEmail implements contact.Store: the user with that email, else the
+// most recent lead.
+func (s *Contacts) ByEmail(ctx context.Context, workspaceID, email string) (*contact.Contact, error) {
+	r := s.db.Read()
+	return ScanContact(r.QueryRow(ctx, `SELECT `+contactSelect(r.Dialect())+` FROM contacts c WHERE c.workspace_id = ? AND c.email = ? AND c.merged_into IS NULL ORDER BY CASE WHEN c.role = 'user' THEN 0 ELSE 1 END, c.id DESC LIMIT 1`, workspaceID, email))
+}
+
+func encodeCustom(m map[string]any) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// checkUnique enforces Intercom's rules: external_id is unique in the
+// workspace; email is unique among users.
+func checkUnique(ctx context.Context, tx *Tx, c *contact.Contact) error {
+	var existing string
+	if c.ExternalID != nil {
+		err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND external_id = ? AND id <> ? AND merged_into IS NULL`, c.WorkspaceID, *c.ExternalID, c.ID).Scan(&existing)
+		if err == nil {
+			return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
+		}
+		if err = mapErr(err); !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if c.Email != nil && c.Role == contact.RoleUser {
+		err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND email = ? AND role = 'user' AND id <> ? AND merged_into IS NULL`, c.WorkspaceID, *c.Email, c.ID).Scan(&existing)
+		if err == nil {
+			return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
+		}
+		if err = mapErr(err); !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+func contactArgs(c *contact.Contact) []any {
+	return []any{c.Role, c.ExternalID, c.Email, c.Phone, c.Name, c.Avatar, c.OwnerID,
+		c.HasHardBounced, c.MarkedEmailAsSpam, c.UnsubscribedFromEmails, c.UpdatedAt,
+		c.SignedUpAt, c.LastSeenAt, c.LastRepliedAt, c.LastContactedAt, c.LastEmailOpenedAt, c.LastEmailClickedAt,
+		c.LanguageOverride, c.Browser, c.BrowserVersion, c.BrowserLanguage, c.OS,
+		c.Country, c.Region, c.City, encodeCustom(c.CustomAttributes)}
+}
+
+const contactWriteCols = `role, external_id, email, phone, name, avatar, owner_id,
+ has_hard_bounced, marked_email_as_spam, unsubscribed_from_emails, updated_at,
+ signed_up_at, last_seen_at, last_replied_at, last_contacted_at, last_email_opened_at, last_email_clicked_at,
+ language_override, browser, browser_version, browser_language, os,
+ location_country, location_region, location_city, custom_attributes`
+
+// CreateIn inserts c inside tx and appends contact.<role>.created.
+func (s *Contacts) CreateIn(ctx context.Context, tx *Tx, c *contact.Contact) error {
+	now := time.Now().Unix()
+	if c.CreatedAt == 0 {
+		c.CreatedAt = now
+	}
+	if c.UpdatedAt == 0 {
+		c.UpdatedAt = c.CreatedAt
+	}
+	if err := checkUnique(ctx, tx, c); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO contacts (workspace_id, id, created_at, `+contactWriteCols+`)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		append([]any{c.WorkspaceID, c.ID, c.CreatedAt}, contactArgs(c)...)...)
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return &ConflictError{Message: "A contact matching those details already exists"}
+		}
+		return err
+	}
+	_, err = eventlog.Append(ctx, tx, c.WorkspaceID, c.Topic("created"), c)
+	return err
+}
+
+// Create implements contact.Store.
+func (s *Contacts) Create(ctx context.Context, c *contact.Contact) error {
+	return s.db.InTx(ctx, func(tx *Tx) error { return s.CreateIn(ctx, tx, c) })
+}
+
+// UpdateIn saves c inside tx and appends its update event (and
+// contact.lead.signed_up when a lead becomes a user).
+func (s *Contacts) UpdateIn(ctx context.Context, tx *Tx, c *contact.Contact, previousRole string) error {
+	c.UpdatedAt = time.Now().Unix()
+	if err := checkUnique(ctx, tx, c); err != nil {
+		return err
+	}
+	res, err := tx.Exec(ctx, `UPDATE contacts SET (`+contactWriteCols+`) =
+ (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, append(contactArgs(c), c.WorkspaceID, c.ID)...)
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return &ConflictError{Message: "A contact matching those details already exists"}
+		}
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	fresh, err := s.getIn(ctx, tx, c.WorkspaceID, c.ID)
+	if err != nil {
+		return err
+	}
+	*c = *fresh
+	topic := c.Topic("updated")
+	if previousRole == contact.RoleLead && c.Role == contact.RoleUser {
+		topic = "contact.lead.signed_up"
+	}
+	_, err = eventlog.Append(ctx, tx, c.WorkspaceID, topic, c)
+	return err
+}
+
+// Update implements contact.Store.
+func (s *Contacts) Update(ctx context.Context, c *contact.Contact) error {
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		var prev string
+		if err := tx.QueryRow(ctx, `SELECT role FROM contacts WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, c.WorkspaceID, c.ID).Scan(&prev); err != nil {
+			return mapErr(err)
+		}
+		return s.UpdateIn(ctx, tx, c, prev)
+	})
+}
+
+func deleteContactRows(ctx context.Context, tx *Tx, workspaceID, id string) error {
+	for _, q := range []string{
+		`DELETE FROM contact_tags WHERE workspace_id = ? AND contact_id = ?`,
+		`DELETE FROM company_contacts WHERE workspace_id = ? AND contact_id = ?`,
+		`DELETE FROM notes WHERE workspace_id = ? AND contact_id = ?`,
+		`DELETE FROM data_events WHERE workspace_id = ? AND contact_id = ?`,
+		`DELETE FROM contacts WHERE workspace_id = ? AND id = ?`,
+	} {
+		if _, err := tx.Exec(ctx, q, workspaceID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete implements contact.Store.
+func (s *Contacts) Delete(ctx context.Context, workspaceID, id string) (*contact.Contact, error) {
+	var c *contact.Contact
+	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
+		if c, err = s.getIn(ctx, tx, workspaceID, id); err != nil {
+			return err
+		}
+		if err := deleteContactRows(ctx, tx, workspaceID, id); err != nil {
+			return err
+		}
+		_, err = eventlog.Append(ctx, tx, workspaceID, "contact.deleted", c.Reference("deleted"))
+		return err
+	})
+	return c, err
+}
+
+// SetArchived implements contact.Store.
+func (s *Contacts) SetArchived(ctx context.Context, workspaceID, id string, archived bool) (*contact.Contact, error) {
+	var c *contact.Contact
+	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET archived = ?, updated_at = ? WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, archived, time.Now().Unix(), workspaceID, id); err != nil {
+			return err
+		}
+		if c, err = s.getIn(ctx, tx, workspaceID, id); err != nil {
+			return err
+		}
+		topic, flag := "contact.archived", "archived"
+		if !archived {
+			topic, flag = "contact.unarchived", ""
+		}
+		ref := c.Reference(flag)
+		if !archived {
+			ref["archived"] = false
+		}
+		_, err = eventlog.Append(ctx, tx, workspaceID, topic, ref)
+		return err
+	})
+	return c, err
+}
+
+// Block implements contact.Store.
+func (s *Contacts) Block(ctx context.Context, workspaceID, id string) (*contact.Contact, error) {
+	var c *contact.Contact
+	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET blocked = ?, updated_at = ? WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, true, time.Now().Unix(), workspaceID, id); err != nil {
+			return err
+		}
+		if c, err = s.getIn(ctx, tx, workspaceID, id); err != nil {
+			return err
+		}
+		_, err = eventlog.Append(ctx, tx, workspaceID, "contact.blocked", c.Reference("blocked"))
+		return err
+	})
+	return c, err
+}
+
+// MergeError explains why two contacts cannot be merged.
+type MergeError struct{ Message string }
+
+func (e *MergeError) Error() string { return e.Message }
+func (e *MergeError) Unwrap() error { return ErrInvalid }
+
+// Merge implements contact.Store: the lead's tags, companies, notes, events
+// and empty attributes move to the user; the lead is marked merged.
+func (s *Contacts) Merge(ctx context.Context, workspaceID, from, into string) (*contact.Contact, error) {
+	var user *contact.Contact
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		lead, err := s.getIn(ctx, tx, workspaceID, from)
+		if err != nil {
+			return &MergeError{Message: "Contact to merge from (" + from + ") not found"}
+		}
+		if user, err = s.getIn(ctx, tx, workspaceID, into); err != nil {
+			return &MergeError{Message: "Contact to merge into (" + into + ") not found"}
+		}
+		if lead.Role != contact.RoleLead {
+			return &MergeError{Message: "Only a lead can be merged; " + from + " is a " + lead.Role}
+		}
+		if user.Role != contact.RoleUser {
+			return &MergeError{Message: "Contacts can only be merged into a user; " + into + " is a " + user.Role}
+		}
+		if lead.ID == user.ID {
+			return &MergeError{Message: "A contact cannot be merged into itself"}
+		}
+		now := time.Now().Unix()
+		for _, q := range []string{
+			`INSERT INTO contact_tags (workspace_id, contact_id, tag_id, created_at) SELECT workspace_id, ?, tag_id, created_at FROM contact_tags l WHERE l.workspace_id = ? AND l.contact_id = ? AND NOT EXISTS (SELECT 1 FROM contact_tags u WHERE u.workspace_id = l.workspace_id AND u.contact_id = ? AND u.tag_id = l.tag_id)`,
+			`INSERT INTO company_contacts (workspace_id, contact_id, company_id, created_at) SELECT workspace_id, ?, company_id, created_at FROM company_contacts l WHERE l.workspace_id = ? AND l.contact_id = ? AND NOT EXISTS (SELECT 1 FROM company_contacts u WHERE u.workspace_id = l.workspace_id AND u.contact_id = ? AND u.company_id = l.company_id)`,
+			`INSERT INTO data_events (workspace_id, contact_id, event_name, created_at, metadata) SELECT workspace_id, ?, event_name, created_at, metadata FROM data_events l WHERE l.workspace_id = ? AND l.contact_id = ? AND NOT EXISTS (SELECT 1 FROM data_events u WHERE u.workspace_id = l.workspace_id AND u.contact_id = ? AND u.event_name = l.event_name AND u.created_at = l.created_at)`,
+		} {
+			if _, err := tx.Exec(ctx, q, user.ID, workspaceID, lead.ID, user.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE notes SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?`, user.ID, workspaceID, lead.ID); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM contact_tags WHERE workspace_id = ? AND contact_id = ?`,
+			`DELETE FROM company_contacts WHERE workspace_id = ? AND contact_id = ?`,
+			`DELETE FROM data_events WHERE workspace_id = ? AND contact_id = ?`,
+		} {
+			if _, err := tx.Exec(ctx, q, workspaceID, lead.ID); err != nil {
+				return err
+			}
+		}
+		// Attributes the user lacks are taken from the lead.
+		fill := func(dst **string, src *string) {
+			if *dst == nil && src != nil {
+				*dst = src
+			}
+		}
+		fill(&user.Name, lead.Name)
+		fill(&user.Phone, lead.Phone)
+		fill(&user.Avatar, lead.Avatar)
+		fill(&user.Country, lead.Country)
+		fill(&user.Region, lead.Region)
+		fill(&user.City, lead.City)
+		if user.Email == nil && lead.Email != nil {
+			user.Email = lead.Email
+		}
+		if user.CustomAttributes == nil {
+			user.CustomAttributes = map[string]any{}
+		}
+		for k, v := range lead.CustomAttributes {
+			if _, ok := user.CustomAttributes[k]; !ok {
+				user.CustomAttributes[k] = v
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET merged_into = ?, external_id = NULL, updated_at = ? WHERE workspace_id = ? AND id = ?`, user.ID, now, workspaceID, lead.ID); err != nil {
+			return err
+		}
+		if err := s.UpdateIn(ctx, tx, user, user.Role); err != nil {
+			return err
+		}
+		_, err = eventlog.Append(ctx, tx, workspaceID, "contact.merged", map[string]any{"type": "contact_merge", "from": lead.Reference(""), "into": user.Reference("")})
+		return err
+	})
+	return user, err
+}
+
+// List implements contact.Store: live (not archived, not merged) contacts.
+func (s *Contacts) List(ctx context.Context, workspaceID string, after string, limit int) ([]*contact.Contact, int, error) {
+	r := s.db.Read()
+	var total int
+	if err := r.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE workspace_id = ? AND archived = ? AND merged_into IS NULL`, workspaceID, false).Scan(&total); err != nil {
+		return nil, 0, mapErr(err)
+	}
+	rows, err := r.Query(ctx, `SELECT `+contactSelect(r.Dialect())+` FROM contacts c WHERE c.workspace_id = ? AND c.archived = ? AND c.merged_into IS NULL AND c.id > ? ORDER BY c.id LIMIT ?`, workspaceID, false, after, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*contact.Contact
+	for rows.Next() {
+		c, err := ScanContact(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, c)
+	}
+	return out, total, mapErr(rows.Err())
+}

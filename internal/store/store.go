@@ -1,0 +1,239 @@
+// Package store is Parley's database plumbing: opening SQLite or PostgreSQL,
+// embedded migrations, transactions, placeholder rebinding and the mapping of
+// driver errors to a few sentinels. SQL implementations of the aggregate
+// stores live in this package too (one file per aggregate).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+
+	"github.com/parleyhq/parley/internal/query"
+)
+
+// Sentinel errors every store maps driver errors to.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// DB is an opened Parley database: a write pool (one connection on SQLite)
+// beside a read pool.
+type DB struct {
+	Dialect query.Dialect
+	write   *sql.DB
+	read    *sql.DB
+}
+
+// Open opens the database named by url: a postgres:// (or postgresql://) URL
+// selects PostgreSQL; anything else is a SQLite file path (empty: dataDir/parley.db).
+func Open(ctx context.Context, dbURL, dataDir string) (*DB, error) {
+	if strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://") {
+		return openPostgres(ctx, dbURL)
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite://"), "sqlite:")
+	if path == "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		path = filepath.Join(dataDir, "parley.db")
+	}
+	return openSQLite(ctx, path)
+}
+
+func sqliteDSN(path string, readOnly bool) string {
+	// busy_timeout first so that it applies to the pragmas that follow.
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-32000)")
+	q.Add("_txlock", "immediate")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	w, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{Dialect: query.SQLite, write: w, read: r}, nil
+}
+
+func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
+	d, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return nil, err
+	}
+	d.SetMaxOpenConns(32)
+	d.SetMaxIdleConns(32)
+	d.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.PingContext(pctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{Dialect: query.Postgres, write: d, read: d}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Q is what both a transaction and the read pool offer.
+type Q interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a write transaction. Its methods take SQL with `?` placeholders.
+type Tx struct {
+	tx      *sql.Tx
+	dialect query.Dialect
+}
+
+// Dialect of the transaction's database.
+func (t *Tx) Dialect() query.Dialect { return t.dialect }
+
+// Exec runs a statement.
+func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := t.tx.ExecContext(ctx, rebind(t.dialect, q), args...)
+	return r, mapErr(err)
+}
+
+// Query runs a query.
+func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r, err := t.tx.QueryContext(ctx, rebind(t.dialect, q), args...)
+	return r, mapErr(err)
+}
+
+// QueryRow runs a single-row query.
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, rebind(t.dialect, q), args...)
+}
+
+// Reader runs read queries on the read pool.
+type Reader struct {
+	db      *sql.DB
+	dialect query.Dialect
+}
+
+// Read returns the read side.
+func (db *DB) Read() *Reader { return &Reader{db: db.read, dialect: db.Dialect} }
+
+// Dialect of the reader's database.
+func (r *Reader) Dialect() query.Dialect { return r.dialect }
+
+// Query runs a query on the read pool.
+func (r *Reader) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := r.db.QueryContext(ctx, rebind(r.dialect, q), args...)
+	return rows, mapErr(err)
+}
+
+// QueryRow runs a single-row query on the read pool.
+func (r *Reader) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, rebind(r.dialect, q), args...)
+}
+
+// Runner is either a Tx or a Reader: code that only reads can run inside a
+// write transaction (to see its own writes) or on the read pool.
+type Runner interface {
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+	Dialect() query.Dialect
+}
+
+// InTx runs fn in one write transaction, committing if fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	tx := &Tx{tx: sqlTx, dialect: db.Dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqlTx.Rollback()
+			return
+		}
+		err = mapErr(sqlTx.Commit())
+	}()
+	return fn(tx)
+}
+
+func rebind(d query.Dialect, q string) string {
+	if d == query.Postgres {
+		return query.Rebind(q)
+	}
+	return q
+}
+
+// mapErr maps driver errors to the sentinels.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"), // SQLite
+		strings.Contains(msg, "SQLSTATE 23505"): // PostgreSQL unique_violation
+		return fmt.Errorf("%w: %s", ErrConflict, msg)
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"),
+		strings.Contains(msg, "SQLSTATE 23503"),
+		strings.Contains(msg, "CHECK constraint failed"),
+		strings.Contains(msg, "SQLSTATE 23514"),
+		strings.Contains(msg, "SQLSTATE 22"): // data exceptions (invalid text, out of range)
+		return fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
+	return err
+}
+
+// MapErr exposes the mapping for scans done by store implementations.
+func MapErr(err error) error { return mapErr(err) }

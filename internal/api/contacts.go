@@ -27,17 +27,17 @@ func (s *Server) contactRoutes() {
 
 // contactInput is the body of create and update.
 type contactInput struct {
-	Role                   opt[string]                `json:"role"`
-	ExternalID             opt[string]                `json:"external_id"`
-	Email                  opt[string]                `json:"email"`
-	Phone                  opt[string]                `json:"phone"`
-	Name                   opt[string]                `json:"name"`
-	Avatar                 opt[string]                `json:"avatar"`
-	SignedUpAt             opt[json.RawMessage]       `json:"signed_up_at"`
-	LastSeenAt             opt[json.RawMessage]       `json:"last_seen_at"`
-	OwnerID                opt[json.RawMessage]       `json:"owner_id"`
-	UnsubscribedFromEmails opt[bool]                  `json:"unsubscribed_from_emails"`
-	LanguageOverride       opt[string]                `json:"language_override"`
+	Role                   opt[string]                     `json:"role"`
+	ExternalID             opt[string]                     `json:"external_id"`
+	Email                  opt[string]                     `json:"email"`
+	Phone                  opt[string]                     `json:"phone"`
+	Name                   opt[string]                     `json:"name"`
+	Avatar                 opt[string]                     `json:"avatar"`
+	SignedUpAt             opt[json.RawMessage]            `json:"signed_up_at"`
+	LastSeenAt             opt[json.RawMessage]            `json:"last_seen_at"`
+	OwnerID                opt[json.RawMessage]            `json:"owner_id"`
+	UnsubscribedFromEmails opt[bool]                       `json:"unsubscribed_from_emails"`
+	LanguageOverride       opt[string]                     `json:"language_override"`
 	CustomAttributes       opt[map[string]json.RawMessage] `json:"custom_attributes"`
 }
 

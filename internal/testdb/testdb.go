@@ -16,7 +16,6 @@ import (
 	"github.com/parleyhq/parley/internal/store"
 )
 
-
 // Each runs fn as a subtest on a fresh SQLite database and, when configured,
 // on a fresh PostgreSQL database.
 func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
@@ -102,7 +101,6 @@ func Postgres(t testing.TB) *store.DB {
 	}
 	return db
 }
-
 
 func redact(s string) string {
 	u, err := url.Parse(s)

@@ -1,0 +1,170 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/eventlog"
+	"github.com/parleyhq/parley/internal/ids"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/workspace"
+)
+
+// The conformance suite: the same assertions on SQLite and PostgreSQL.
+
+func newWorkspace(t *testing.T, db *store.DB, name string) *workspace.Workspace {
+	t.Helper()
+	ws, err := store.NewWorkspaces(db).CreateWorkspace(context.Background(), name, &workspace.Admin{Name: "O", Email: "o@" + name + ".test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+func strp(s string) *string { return &s }
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		n, err := db.Migrate(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("second migrate applied %d, err %v", n, err)
+		}
+	})
+}
+
+func TestSentinels(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ws := newWorkspace(t, db, "acme")
+		cs := store.NewContacts(db)
+		c, err := cs.Get(ctx, ws.ID, "nope")
+		if c != nil || !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing contact: %v, %v; want nil, ErrNotFound", c, err)
+		}
+		a := &contact.Contact{WorkspaceID: ws.ID, ID: ids.New(), Role: contact.RoleUser, Email: strp("a@x.io"), ExternalID: strp("e1")}
+		if err := cs.Create(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		b := &contact.Contact{WorkspaceID: ws.ID, ID: ids.New(), Role: contact.RoleUser, Email: strp("b@x.io"), ExternalID: strp("e1")}
+		err = cs.Create(ctx, b)
+		var ce *store.ConflictError
+		if !errors.Is(err, store.ErrConflict) || !errors.As(err, &ce) || ce.ExistingID != a.ID {
+			t.Fatalf("duplicate external_id: %v", err)
+		}
+		if _, err := cs.Get(ctx, ws.ID, b.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("refused create left a row: %v", err)
+		}
+		if _, err := store.NewWorkspaces(db).Admin(ctx, ws.ID, 987654); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing admin: %v", err)
+		}
+		if _, err := store.NewWorkspaces(db).TokenByHash(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing token: %v", err)
+		}
+	})
+}
+
+// TestEventLogGapFree: concurrent writers produce a gap-free, duplicate-free
+// per-workspace sequence, one event per change, and a failed transaction
+// leaves neither its change nor its event.
+func TestEventLogGapFree(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w1, w2 := newWorkspace(t, db, "one"), newWorkspace(t, db, "two")
+		cs := store.NewContacts(db)
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					ws := w1
+					if i%2 == 1 {
+						ws = w2
+					}
+					c := &contact.Contact{WorkspaceID: ws.ID, ID: ids.New(), Role: contact.RoleLead}
+					if err := cs.Create(ctx, c); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		// A transaction that fails after appending leaves nothing.
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			c := &contact.Contact{WorkspaceID: w1.ID, ID: ids.New(), Role: contact.RoleLead}
+			if err := cs.CreateIn(ctx, tx, c); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		for _, ws := range []string{w1.ID, w2.ID} {
+			evs, err := eventlog.Since(ctx, db.Read(), ws, 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 40 {
+				t.Fatalf("workspace %s has %d events, want 40", ws, len(evs))
+			}
+			for i, e := range evs {
+				if e.Seq != int64(i+1) {
+					t.Fatalf("sequence gap: event %d has seq %d", i, e.Seq)
+				}
+				if e.Topic != "contact.lead.created" {
+					t.Fatalf("topic %s", e.Topic)
+				}
+			}
+			var n int
+			if err := db.Read().QueryRow(ctx, `SELECT count(*) FROM contacts WHERE workspace_id = ?`, ws).Scan(&n); err != nil || n != 40 {
+				t.Fatalf("workspace %s has %d contacts (%v), want 40", ws, n, err)
+			}
+			after, _ := eventlog.Since(ctx, db.Read(), ws, 35, 1000)
+			if len(after) != 5 || after[0].Seq != 36 {
+				t.Fatalf("Since(35) = %d events starting at %v", len(after), after)
+			}
+		}
+	})
+}
+
+func TestContactStoreScopedByWorkspace(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w1, w2 := newWorkspace(t, db, "one"), newWorkspace(t, db, "two")
+		cs := store.NewContacts(db)
+		c := &contact.Contact{WorkspaceID: w1.ID, ID: ids.New(), Role: contact.RoleUser, Email: strp("x@y.io"), ExternalID: strp("same")}
+		if err := cs.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.Get(ctx, w2.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("other workspace got the contact: %v", err)
+		}
+		if _, err := cs.ByExternalID(ctx, w2.ID, "same"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("other workspace found by external id: %v", err)
+		}
+		if _, err := cs.Delete(ctx, w2.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("other workspace deleted: %v", err)
+		}
+		list, total, err := cs.List(ctx, w2.ID, "", 10)
+		if err != nil || total != 0 || len(list) != 0 {
+			t.Fatalf("other workspace lists %d/%d (%v)", len(list), total, err)
+		}
+		// Same external id in another workspace is fine.
+		d := &contact.Contact{WorkspaceID: w2.ID, ID: ids.New(), Role: contact.RoleUser, Email: strp("x@y.io"), ExternalID: strp("same")}
+		if err := cs.Create(ctx, d); err != nil {
+			t.Fatal(fmt.Errorf("same external id in another workspace: %w", err))
+		}
+	})
+}

@@ -369,15 +369,11 @@ func (p *parser) dateDay(n *node) {
 }
 
 // dayBounds returns the first second of the calendar day containing t in
-// loc, and the first second of the following day. Both are computed with
-// time.Date so that days of 23 or 25 hours (DST) and days starting at a
-// time other than 00:00 (a transition at midnight) come out right.
+// loc, and the first second of the following day. Days may last 23 or 25
+// hours (DST) or begin at 01:00 when a transition skips midnight.
 func dayBounds(t int64, loc *time.Location) (start, next int64) {
 	y, m, d := time.Unix(t, 0).In(loc).Date()
-	start = time.Date(y, m, d, 0, 0, 0, 0, loc).Unix()
-	// Not start.AddDate(0, 0, 1): if midnight does not exist on day D the
-	// start falls at e.g. 01:00 and AddDate would keep that clock time.
-	next = time.Date(y, m, d+1, 0, 0, 0, 0, loc).Unix()
+	start, next = firstSecond(y, m, d, loc), firstSecond(y, m, d+1, loc)
 	// Defensive: time zone data where the computed day would not contain
 	// t (never observed) must not produce an empty or misplaced range.
 	if start > t {
@@ -387,6 +383,24 @@ func dayBounds(t int64, loc *time.Location) (start, next int64) {
 		next = t + 1
 	}
 	return start, next
+}
+
+// firstSecond returns the first second whose local date in loc is the
+// calendar date y-m-d (d may overflow the month, as in time.Date), or the
+// first second after it if that date was skipped entirely.
+func firstSecond(y int, m time.Month, d int, loc *time.Location) int64 {
+	c := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	// When midnight falls in a gap (clocks jump from 00:00 to 01:00),
+	// time.Date may resolve it with the offset after the jump, which lands
+	// before the gap, still on the previous day. The day then begins at the
+	// transition, where the zone in effect at c ends.
+	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if cy, cm, cd := c.Date(); time.Date(cy, cm, cd, 0, 0, 0, 0, time.UTC).Before(want) {
+		if _, end := c.ZoneBounds(); !end.IsZero() {
+			c = end
+		}
+	}
+	return c.Unix()
 }
 
 func (p *parser) segmentRef(name, op string, v any) (*node, error) {

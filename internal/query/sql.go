@@ -17,6 +17,8 @@ import (
 //
 // Arguments are string, int64, float64 and, for Boolean fields, int64 0/1
 // on SQLite and bool on PostgreSQL. An unknown Dialect renders as SQLite.
+// The LIKE operators use the literal ESCAPE '\', which PostgreSQL reads as
+// one backslash with standard_conforming_strings on (its default).
 func (f *Filter) SQL(d Dialect) (where string, args []any) {
 	if f == nil || f.root == nil {
 		return "(1=0)", nil

@@ -486,6 +486,8 @@ func NewEnv(ctx context.Context, db *sql.DB, d query.Dialect, rebind func(string
 			active BOOLEAN, signed_up_at BIGINT, last_seen_at BIGINT, attrs JSONB)`,
 		`CREATE TABLE qt_tags (contact_id TEXT NOT NULL, tag_id TEXT NOT NULL)`,
 		`CREATE TABLE qt_companies (contact_id TEXT NOT NULL, name TEXT, size BIGINT)`,
+		`CREATE INDEX qt_tags_contact ON qt_tags (contact_id)`,
+		`CREATE INDEX qt_companies_contact ON qt_companies (contact_id)`,
 	}
 	if d == query.SQLite {
 		ddl[0] = `CREATE TABLE qt_c (id TEXT PRIMARY KEY, name TEXT, email TEXT, age INTEGER, score REAL,

@@ -119,3 +119,17 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlappingRoutes: external ids that look like sub-resources still
+// reach find_by_external_id, and sub-resources of a contact still work.
+func TestOverlappingRoutes(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t), Options{})
+	c := e.do("POST", "/contacts", map[string]any{"external_id": "tags"}).ok(t)
+	if got := e.do("GET", "/contacts/find_by_external_id/tags", nil).ok(t); got["id"] != c["id"] {
+		t.Fatalf("find_by_external_id/tags = %v", got)
+	}
+	if got := e.do("GET", "/contacts/"+str(c["id"])+"/tags", nil).ok(t); got["type"] != "list" {
+		t.Fatalf("contact tags = %v", got)
+	}
+	e.do("GET", "/contacts/find_by_external_id/nobody", nil).fails(t, 404, "not_found")
+}

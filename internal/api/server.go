@@ -45,6 +45,8 @@ type Server struct {
 	tokens     sync.Map // token hash → cachedToken
 	mux        *http.ServeMux
 	jobs       JobQueue
+
+	literalRoutes []literalRoute
 }
 
 // JobQueue is how the API enqueues durable work (CSV imports).
@@ -91,12 +93,71 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, p := range s.literalRoutes {
+		if p.match(r) {
+			p.h.ServeHTTP(w, r)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
-// handle registers an authenticated API endpoint.
+// literalRoute is a pattern such as "GET /contacts/find_by_external_id/{external_id}"
+// that http.ServeMux refuses because it overlaps "GET /contacts/{id}/tags"
+// (both match /contacts/find_by_external_id/tags and neither is more
+// specific). Intercom has several of these; they are matched ahead of the
+// mux, literal segments first, so the literal always wins.
+type literalRoute struct {
+	method   string
+	segments []string // literal, or "{name}" for a single-segment wildcard
+	h        http.Handler
+}
+
+func (p literalRoute) match(r *http.Request) bool {
+	if r.Method != p.method && !(p.method == http.MethodGet && r.Method == http.MethodHead) {
+		return false
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != len(p.segments) {
+		return false
+	}
+	for i, seg := range p.segments {
+		if strings.HasPrefix(seg, "{") {
+			if parts[i] == "" {
+				return false
+			}
+		} else if parts[i] != seg {
+			return false
+		}
+	}
+	for i, seg := range p.segments {
+		if strings.HasPrefix(seg, "{") {
+			r.SetPathValue(strings.Trim(seg, "{}"), parts[i])
+		}
+	}
+	return true
+}
+
+// handle registers an authenticated API endpoint. A pattern the mux
+// refuses as overlapping another is matched ahead of it (see literalRoute).
 func (s *Server) handle(pattern string, h handler) {
-	s.mux.Handle(pattern, s.wrap(h, true))
+	wrapped := s.wrap(h, true)
+	method, path, _ := strings.Cut(pattern, " ")
+	if segs := strings.Split(strings.Trim(path, "/"), "/"); len(segs) == 3 && !strings.HasPrefix(segs[1], "{") && strings.HasPrefix(segs[2], "{") {
+		// "/contacts/find_by_external_id/{x}" style: always ahead of the mux,
+		// so that the literal second segment wins over "/contacts/{id}/x".
+		s.literalRoutes = append(s.literalRoutes, literalRoute{method: method, segments: segs, h: wrapped})
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if !strings.Contains(fmt.Sprint(p), "conflicts with pattern") || method == "" {
+				panic(p)
+			}
+			s.literalRoutes = append(s.literalRoutes, literalRoute{method: method, segments: strings.Split(strings.Trim(path, "/"), "/"), h: wrapped})
+		}
+	}()
+	s.mux.Handle(pattern, wrapped)
 }
 
 func (s *Server) routes() {

@@ -169,6 +169,14 @@ func (s *Server) applyContactInput(r *http.Request, c *contact.Contact, in *cont
 	return nil
 }
 
+// contactOut renders a contact in the shape of the request's version.
+func contactOut(r *http.Request, c *contact.Contact) any {
+	if authOf(r.Context()).AtLeast(16) {
+		return contact.V216{Contact: c}
+	}
+	return c
+}
+
 // parseIntID accepts an integer or a string of digits.
 func parseIntID(raw json.RawMessage) (int64, error) {
 	var n int64
@@ -209,7 +217,7 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.contacts.Create(r.Context(), c); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contactOut(r, c))
 	return nil
 }
 
@@ -226,7 +234,7 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contactOut(r, c))
 	return nil
 }
 
@@ -252,7 +260,7 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contactOut(r, c))
 	return nil
 }
 
@@ -304,7 +312,7 @@ func (s *Server) findContactByExternalID(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contactOut(r, c))
 	return nil
 }
 
@@ -323,7 +331,7 @@ func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, contactOut(r, c))
 	return nil
 }
 
@@ -348,7 +356,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := make([]any, len(list))
 	for i, c := range list {
-		data[i] = c
+		data[i] = contactOut(r, c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": "list", "data": data, "total_count": total, "pages": pages})
 	return nil

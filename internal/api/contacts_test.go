@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/parleyhq/parley/internal/testdb"
 )
 
 func TestContactLifecycle(t *testing.T) {
@@ -179,4 +181,19 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// TestContactShapeByVersion: owner_id is an integer up to 2.15 and a string from 2.16.
+func TestContactShapeByVersion(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t), Options{})
+	c := e.do("POST", "/contacts", map[string]any{"email": "o@x.io", "owner_id": e.owner.ID}).ok(t)
+	if c["owner_id"] != float64(e.owner.ID) {
+		t.Fatalf("2.14 owner_id = %#v", c["owner_id"])
+	}
+	for v, want := range map[string]any{"2.16": fmt.Sprint(e.owner.ID), "Unstable": fmt.Sprint(e.owner.ID), "2.15": float64(e.owner.ID), "1.4": float64(e.owner.ID)} {
+		r := e.doAs(e.token, "GET", "/contacts/"+str(c["id"]), nil, map[string]string{"Intercom-Version": v}).ok(t)
+		if r["owner_id"] != want {
+			t.Errorf("version %s: owner_id = %#v, want %#v", v, r["owner_id"], want)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -205,6 +206,20 @@ type Auth struct {
 	AdminID     int64
 	TokenID     int64
 	Version     string
+}
+
+// AtLeast reports whether the request's version is at least 2.minor
+// (Unstable and Preview count as the newest).
+func (a *Auth) AtLeast(minor int) bool {
+	if a.Version == "Unstable" || a.Version == "Preview" {
+		return true
+	}
+	major, rest, _ := strings.Cut(a.Version, ".")
+	if major != "2" {
+		return false
+	}
+	n, err := strconv.Atoi(rest)
+	return err == nil && n >= minor
 }
 
 func authOf(ctx context.Context) *Auth {

@@ -114,7 +114,16 @@ func str(p *string) string {
 }
 
 // MarshalJSON renders Intercom's contact object (API 2.14).
-func (c *Contact) MarshalJSON() ([]byte, error) {
+func (c *Contact) MarshalJSON() ([]byte, error) { return c.marshal(false) }
+
+// V216 renders a contact in the shape of API 2.16 and later, where
+// owner_id is a string.
+type V216 struct{ *Contact }
+
+// MarshalJSON implements json.Marshaler.
+func (v V216) MarshalJSON() ([]byte, error) { return v.marshal(true) }
+
+func (c *Contact) marshal(ownerIDString bool) ([]byte, error) {
 	tags := refList{Type: "list", Data: []ref{}, URL: "/contacts/" + c.ID + "/tags", TotalCount: c.TagCount, HasMore: c.TagCount > len(c.TagIDs)}
 	for _, id := range c.TagIDs {
 		s := strconv.FormatInt(id, 10)
@@ -137,6 +146,13 @@ func (c *Contact) MarshalJSON() ([]byte, error) {
 	if custom == nil {
 		custom = map[string]any{}
 	}
+	var owner any
+	if c.OwnerID != nil {
+		owner = *c.OwnerID
+		if ownerIDString {
+			owner = strconv.FormatInt(*c.OwnerID, 10)
+		}
+	}
 	return json.Marshal(struct {
 		Type                   string         `json:"type"`
 		ID                     string         `json:"id"`
@@ -147,7 +163,7 @@ func (c *Contact) MarshalJSON() ([]byte, error) {
 		EmailDomain            string         `json:"email_domain"`
 		Phone                  *string        `json:"phone"`
 		Name                   *string        `json:"name"`
-		OwnerID                *int64         `json:"owner_id"`
+		OwnerID                any            `json:"owner_id"`
 		HasHardBounced         bool           `json:"has_hard_bounced"`
 		MarkedEmailAsSpam      bool           `json:"marked_email_as_spam"`
 		UnsubscribedFromEmails bool           `json:"unsubscribed_from_emails"`
@@ -185,7 +201,7 @@ func (c *Contact) MarshalJSON() ([]byte, error) {
 		SocialProfiles         map[string]any `json:"social_profiles"`
 	}{
 		Type: "contact", ID: c.ID, WorkspaceID: c.WorkspaceID, ExternalID: c.ExternalID, Role: c.Role,
-		Email: str(c.Email), EmailDomain: c.EmailDomain(), Phone: c.Phone, Name: c.Name, OwnerID: c.OwnerID,
+		Email: str(c.Email), EmailDomain: c.EmailDomain(), Phone: c.Phone, Name: c.Name, OwnerID: owner,
 		HasHardBounced: c.HasHardBounced, MarkedEmailAsSpam: c.MarkedEmailAsSpam, UnsubscribedFromEmails: c.UnsubscribedFromEmails,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, SignedUpAt: c.SignedUpAt, LastSeenAt: c.LastSeenAt,
 		LastRepliedAt: c.LastRepliedAt, LastContactedAt: c.LastContactedAt, LastEmailOpenedAt: c.LastEmailOpenedAt,

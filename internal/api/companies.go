@@ -475,11 +475,7 @@ func (h *companyAPI) contacts(w http.ResponseWriter, r *http.Request) error {
 		list = list[:n]
 		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: list[len(list)-1].ID, Page: cur.Page + 1}.encode()}
 	}
-	data := make([]any, len(list))
-	for i, c := range list {
-		data[i] = c
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"type": "list", "data": data, "total_count": total, "pages": pages})
+	writeContactList(w, r, list, total, pages)
 	return nil
 }
 

@@ -354,10 +354,15 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 		list = list[:n]
 		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: list[len(list)-1].ID, Page: cur.Page + 1}.encode()}
 	}
+	writeContactList(w, r, list, total, pages)
+	return nil
+}
+
+// writeContactList answers a contact_list in the request's version.
+func writeContactList(w http.ResponseWriter, r *http.Request, list []*contact.Contact, total int, pages cursorPages) {
 	data := make([]any, len(list))
 	for i, c := range list {
 		data[i] = contactOut(r, c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": "list", "data": data, "total_count": total, "pages": pages})
-	return nil
 }

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/attribute"
+	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/query"
+)
+
+// Search runs contact searches: filter-language queries compiled to SQL.
+type Search struct{ db *DB }
+
+// NewSearch returns the contact search.
+func NewSearch(db *DB) *Search { return &Search{db: db} }
+
+// SearchSort orders search results: by a single-valued field (NULLs last
+// in both directions), then by id in the same direction, so that the order
+// is total and keyset pagination never skips or repeats a contact.
+type SearchSort struct {
+	Field query.Field
+	Desc  bool
+}
+
+// Keyset is the position of the last contact of a page: its sort value
+// (nil when absent) and id.
+type Keyset struct {
+	Value any
+	ID    string
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	Contacts []*contact.Contact
+	// Keys are the keyset positions of Contacts.
+	Keys  []Keyset
+	Total int
+}
+
+// Contacts returns up to limit live (not archived, not merged) contacts of
+// the workspace that match f, in sort order, after the keyset position
+// (nil: from the start), and the number of all matches.
+func (s *Search) Contacts(ctx context.Context, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (*SearchResult, error) {
+	r := s.db.Read()
+	d := r.Dialect()
+	where, fargs := f.SQL(d)
+	base := liveContacts + ` AND ` + where
+	// Clipped: page appends to its own copy while the count reads this.
+	baseArgs := slices.Clip(append([]any{workspaceID, false}, fargs...))
+
+	// The total and the page are independent scans: run them side by side.
+	res := &SearchResult{}
+	counted := make(chan error, 1)
+	go func() {
+		counted <- mapErr(r.QueryRow(ctx, `SELECT count(*) FROM contacts c WHERE `+base, baseArgs...).Scan(&res.Total))
+	}()
+	if err := s.page(ctx, r, res, workspaceID, base, baseArgs, sort, after, limit); err != nil {
+		<-counted
+		return nil, err
+	}
+	if err := <-counted; err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// page loads the contacts of one page into res.
+func (s *Search) page(ctx context.Context, r *Reader, res *SearchResult, workspaceID, base string, baseArgs []any, sort SearchSort, after *Keyset, limit int) error {
+	d := r.Dialect()
+
+	e := sort.Field.Expr[d]
+	byID := e == "c.id"
+	cmp, dir := ">", "ASC"
+	if sort.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	order := ` ORDER BY ` + e + ` ` + dir + ` NULLS LAST, c.id ` + dir
+	if byID {
+		order = ` ORDER BY c.id ` + dir
+	}
+	// The page is chosen on ids first, then only its contacts are loaded
+	// with their related-item summaries: the select list of ContactSelect
+	// (correlated subqueries) is never computed for the rows the sort
+	// discards.
+	page := `SELECT c.id FROM contacts c WHERE ` + base
+	args := baseArgs
+	if after != nil {
+		v, err := keyValue(sort.Field.Kind, after.Value, d)
+		if err != nil {
+			return err
+		}
+		switch {
+		case byID:
+			page += ` AND c.id ` + cmp + ` ?`
+			args = append(args, after.ID)
+		case v == nil:
+			page += ` AND (` + e + ` IS NULL AND c.id ` + cmp + ` ?)`
+			args = append(args, after.ID)
+		default:
+			page += ` AND ((` + e + ` ` + cmp + ` ? OR (` + e + ` = ? AND c.id ` + cmp + ` ?)) OR ` + e + ` IS NULL)`
+			args = append(args, v, v, after.ID)
+		}
+	}
+	page += order + ` LIMIT ?`
+	args = append(args, limit)
+	q := `SELECT ` + contactSelect(d) + `, ` + e + ` FROM contacts c WHERE c.workspace_id = ? AND c.id IN (` + page + `)` + order
+	rows, err := r.Query(ctx, q, append([]any{workspaceID}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key any
+		c, err := ScanContact(scanExtra{rows, []any{&key}})
+		if err != nil {
+			return err
+		}
+		if b, ok := key.([]byte); ok {
+			key = string(b)
+		}
+		res.Contacts = append(res.Contacts, c)
+		res.Keys = append(res.Keys, Keyset{Value: key, ID: c.ID})
+	}
+	return mapErr(rows.Err())
+}
+
+// scanExtra scans a row selected with ContactSelect followed by extra
+// columns.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
+
+// KeyValueError is a keyset value that does not fit the sort field (a
+// forged or stale cursor).
+type KeyValueError struct{ Message string }
+
+func (e *KeyValueError) Error() string { return e.Message }
+func (e *KeyValueError) Unwrap() error { return ErrInvalid }
+
+// keyValue converts a keyset value (as decoded from JSON: string, float64,
+// int64, json numbers, bool or nil) to the argument bound against the sort
+// expression of a field of kind k.
+func keyValue(k query.Kind, v any, d query.Dialect) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	bad := &KeyValueError{Message: fmt.Sprintf("cursor value %v does not fit a %s field", v, k)}
+	num := func() (string, bool) {
+		switch n := v.(type) {
+		case fmt.Stringer: // json.Number
+			return n.String(), true
+		case int64:
+			return strconv.FormatInt(n, 10), true
+		case float64:
+			return strconv.FormatFloat(n, 'g', -1, 64), true
+		}
+		return "", false
+	}
+	switch k {
+	case query.String, query.ID:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case query.Integer, query.Date, query.DateTime:
+		if s, ok := num(); ok {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return i, nil
+			}
+		}
+	case query.Float:
+		if s, ok := num(); ok {
+			if f, err := strconv.ParseFloat(s, 64); err == nil {
+				return f, nil
+			}
+		}
+	case query.Boolean:
+		b, ok := v.(bool)
+		if !ok {
+			if s, isNum := num(); isNum && (s == "0" || s == "1") {
+				b, ok = s == "1", true
+			}
+		}
+		if ok {
+			if d == query.Postgres {
+				return b, nil
+			}
+			return map[bool]int64{false: 0, true: 1}[b], nil
+		}
+	}
+	return nil, bad
+}
+
+// Record loads a contact with its tags and companies for in-memory
+// evaluation (contact.Record). Merged contacts are not found.
+func (s *Search) Record(ctx context.Context, r Runner, workspaceID, contactID string) (*contact.Record, error) {
+	c, err := ScanContact(r.QueryRow(ctx, `SELECT `+contactSelect(r.Dialect())+` FROM contacts c WHERE c.workspace_id = ? AND c.id = ? AND c.merged_into IS NULL`, workspaceID, contactID))
+	if err != nil {
+		return nil, err
+	}
+	rec := &contact.Record{Contact: c}
+	rows, err := r.Query(ctx, `SELECT tag_id FROM contact_tags WHERE workspace_id = ? AND contact_id = ? ORDER BY tag_id`, workspaceID, contactID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, mapErr(err)
+		}
+		rec.TagIDs = append(rec.TagIDs, strconv.FormatInt(id, 10))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	var cols []string
+	for _, b := range attribute.CompanyBuiltins {
+		if b.Column != "" {
+			cols = append(cols, "co."+b.Column)
+		}
+	}
+	rows, err = r.Query(ctx, `SELECT `+strings.Join(cols, ", ")+`, CAST(co.custom_attributes AS TEXT) FROM company_contacts cc
+ JOIN companies co ON co.workspace_id = cc.workspace_id AND co.id = cc.company_id
+ WHERE cc.workspace_id = ? AND cc.contact_id = ? ORDER BY co.id`, workspaceID, contactID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := make([]any, len(cols)+1)
+		dest := make([]any, len(vals))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, mapErr(err)
+		}
+		co := map[string]any{}
+		i := 0
+		for _, b := range attribute.CompanyBuiltins {
+			if b.Column == "" {
+				continue
+			}
+			v := vals[i]
+			i++
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			if v == nil {
+				continue
+			}
+			switch b.DataType {
+			case attribute.TypeFloat:
+				if n, ok := v.(int64); ok {
+					v = float64(n)
+				}
+			case attribute.TypeBoolean:
+				if n, ok := v.(int64); ok {
+					v = n == 1
+				}
+			}
+			co[b.Name] = v
+		}
+		var custom map[string]any
+		raw := vals[len(cols)]
+		if bs, ok := raw.([]byte); ok {
+			raw = string(bs)
+		}
+		if s, ok := raw.(string); ok {
+			if err := decodeCustom([]byte(s), &custom); err != nil {
+				return nil, err
+			}
+		}
+		for k, v := range custom {
+			co["custom_attributes."+k] = v
+		}
+		rec.Companies = append(rec.Companies, co)
+	}
+	return rec, mapErr(rows.Err())
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,9 +41,37 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// syncBuffer is a bytes.Buffer safe to read while the process writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor waits until the output contains want (the copy from the pipe may
+// lag behind the process).
+func (s *syncBuffer) waitFor(want string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s.String()
+}
+
 type proc struct {
 	cmd    *exec.Cmd
-	stdout *bytes.Buffer
+	stdout *syncBuffer
 	addr   string
 }
 
@@ -51,7 +80,7 @@ func start(t *testing.T, bin string, env []string, args ...string) *proc {
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, addr: addr}
+	p := &proc{cmd: cmd, stdout: &syncBuffer{}, addr: addr}
 	cmd.Stdout = p.stdout
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -121,7 +150,7 @@ func TestServeFirstRunTokensAndShutdown(t *testing.T) {
 			}
 			boot := "bootstrap-token-0123456789"
 			p := start(t, bin, append(storage, "PARLEY_BOOTSTRAP_TOKEN="+boot, "PARLEY_ADMIN_EMAIL=boss@example.com"))
-			out := p.stdout.String()
+			out := p.stdout.waitFor("password: ")
 			if !strings.Contains(out, "/signin") || !strings.Contains(out, "boss@example.com") || !strings.Contains(out, "password: ") {
 				t.Fatalf("first run did not print sign-in details:\n%s", out)
 			}

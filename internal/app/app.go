@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/csvimport"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/store"
@@ -100,6 +101,7 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		return err
 	}
 	worker := jobs.NewWorker(db)
+	worker.Handle(csvimport.Kind, csvimport.Handler(db, filepath.Join(cfg.DataDir, "imports")))
 	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
 	srv := &http.Server{
 		Handler:           apiServer,
@@ -124,6 +126,7 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		return nil
 	})
 	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error { return optimizeEvery(gctx, db, time.Hour) })
 	g.Go(func() error {
 		<-gctx.Done()
 		slog.Info("shutting down: draining requests")
@@ -139,4 +142,20 @@ func dialectName(db *store.DB) string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// optimizeEvery refreshes planner statistics periodically.
+func optimizeEvery(ctx context.Context, db *store.DB, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := db.Optimize(ctx); err != nil && ctx.Err() == nil {
+				slog.Warn("optimize database statistics", "err", err)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,43 @@ func Append(ctx context.Context, tx Tx, workspaceID, topic string, item any) (in
 		return 0, fmt.Errorf("eventlog: append %s: %w", topic, err)
 	}
 	return seq, nil
+}
+
+// Entry is one event of AppendMany.
+type Entry struct {
+	Topic string
+	Item  any
+}
+
+// AppendMany records events inside tx with consecutive sequence numbers, in
+// a few statements (bulk writes such as imports).
+func AppendMany(ctx context.Context, tx Tx, workspaceID string, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `UPDATE workspaces SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq`, len(entries), workspaceID).Scan(&last); err != nil {
+		return fmt.Errorf("eventlog: next sequence: %w", err)
+	}
+	seq, now := last-int64(len(entries)), time.Now().Unix()
+	const chunk = 500
+	for start := 0; start < len(entries); start += chunk {
+		part := entries[start:min(start+chunk, len(entries))]
+		args := make([]any, 0, 5*len(part))
+		for _, e := range part {
+			body, err := json.Marshal(e.Item)
+			if err != nil {
+				return fmt.Errorf("eventlog: marshal %s: %w", e.Topic, err)
+			}
+			seq++
+			args = append(args, workspaceID, seq, e.Topic, string(body), now)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(part)), ", ")
+		if _, err := tx.Exec(ctx, `INSERT INTO event_log (workspace_id, seq, topic, item, created_at) VALUES `+values, args...); err != nil {
+			return fmt.Errorf("eventlog: append: %w", err)
+		}
+	}
+	return nil
 }
 
 // Since returns up to limit events of a workspace with seq > after, in order.

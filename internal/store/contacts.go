@@ -169,7 +169,10 @@ func checkUnique(ctx context.Context, tx *Tx, c *contact.Contact) error {
 		}
 	}
 	if c.Email != nil && c.Role == contact.RoleUser {
-		err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND email = ? AND role = 'user' AND id <> ? AND merged_into IS NULL`, c.WorkspaceID, *c.Email, c.ID).Scan(&existing)
+		// The ids come from the email index: with role and merged_into in
+		// the same WHERE, SQLite without fresh statistics scans the
+		// workspace by primary key instead (quadratic imports).
+		err := tx.QueryRow(ctx, `SELECT c.id FROM contacts c WHERE c.workspace_id = ? AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?) AND c.role = 'user' AND c.id <> ? AND c.merged_into IS NULL`, c.WorkspaceID, c.WorkspaceID, *c.Email, c.ID).Scan(&existing)
 		if err == nil {
 			return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
 		}

@@ -61,6 +61,8 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "cache_size(-32000)")
+	// Savepoint sub-journals and temporary b-trees in memory, not in files.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
@@ -154,6 +156,29 @@ type Q interface {
 type Tx struct {
 	tx      *sql.Tx
 	dialect query.Dialect
+	stmts   map[string]*sql.Stmt // SQLite: statements prepared in this transaction
+}
+
+// prepared returns q prepared once per transaction on SQLite, which
+// otherwise parses the statement text on every call (a third of the time
+// of a bulk import). pgx caches prepared statements itself: nil there, and
+// nil when q cannot be prepared alone (the caller then runs it directly).
+func (t *Tx) prepared(ctx context.Context, q string) *sql.Stmt {
+	if t.dialect != query.SQLite {
+		return nil
+	}
+	if s, ok := t.stmts[q]; ok {
+		return s
+	}
+	s, err := t.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[q] = s
+	return s
 }
 
 // Dialect of the transaction's database.
@@ -161,18 +186,29 @@ func (t *Tx) Dialect() query.Dialect { return t.dialect }
 
 // Exec runs a statement.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.prepared(ctx, q); st != nil {
+		r, err := st.ExecContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := t.tx.ExecContext(ctx, rebind(t.dialect, q), args...)
 	return r, mapErr(err)
 }
 
 // Query runs a query.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.prepared(ctx, q); st != nil {
+		r, err := st.QueryContext(ctx, args...)
+		return r, mapErr(err)
+	}
 	r, err := t.tx.QueryContext(ctx, rebind(t.dialect, q), args...)
 	return r, mapErr(err)
 }
 
 // QueryRow runs a single-row query.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, rebind(t.dialect, q), args...)
 }
 

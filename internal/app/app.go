@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -125,6 +126,9 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		}
 		return nil
 	})
+	if cfg.PprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr) })
+	}
 	g.Go(func() error { return worker.Run(gctx) })
 	g.Go(func() error { return optimizeEvery(gctx, db, time.Hour) })
 	g.Go(func() error {
@@ -158,4 +162,23 @@ func optimizeEvery(ctx context.Context, db *store.DB, every time.Duration) error
 			}
 		}
 	}
+}
+
+// servePprof serves Go's profiling endpoints on their own address, for
+// operators measuring a running Parley; never on the public listener.
+func servePprof(ctx context.Context, addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	slog.Info("pprof listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

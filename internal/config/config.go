@@ -25,6 +25,7 @@ type Config struct {
 	NATSURL        string
 	RateLimit      int
 	LogLevel       string
+	PprofAddr      string
 }
 
 type option struct {
@@ -42,6 +43,7 @@ var options = []option{
 	{"admin-password", "PARLEY_ADMIN_PASSWORD", "", "owner password on first start (generated if empty)", true, func(c *Config) *string { return &c.AdminPassword }},
 	{"bootstrap-token", "PARLEY_BOOTSTRAP_TOKEN", "", "make sure an access token with this value exists for the default workspace", true, func(c *Config) *string { return &c.BootstrapToken }},
 	{"nats-url", "PARLEY_NATS_URL", "", "NATS URL for multi-node installations", false, func(c *Config) *string { return &c.NATSURL }},
+	{"pprof-addr", "PARLEY_PPROF_ADDR", "", "serve Go's net/http/pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty", false, func(c *Config) *string { return &c.PprofAddr }},
 	{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", false, func(c *Config) *string { return &c.LogLevel }},
 }
 

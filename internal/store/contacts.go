@@ -246,11 +246,9 @@ func (s *Contacts) UpdateIn(ctx context.Context, tx *Tx, c *contact.Contact, pre
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	fresh, err := s.getIn(ctx, tx, c.WorkspaceID, c.ID)
-	if err != nil {
-		return err
-	}
-	*c = *fresh
+	// c is rendered as it stands: the caller loaded it (with its tags,
+	// companies and notes) in this request; re-reading it here would cost
+	// the single SQLite writer a quarter of its time.
 	topic := c.Topic("updated")
 	if previousRole == contact.RoleLead && c.Role == contact.RoleUser {
 		topic = "contact.lead.signed_up"
@@ -390,6 +388,14 @@ func (s *Contacts) Merge(ctx context.Context, workspaceID, from, into string) (*
 				return err
 			}
 		}
+		// The user's tags, companies and notes now include the lead's.
+		moved, err := s.getIn(ctx, tx, workspaceID, user.ID)
+		if err != nil {
+			return err
+		}
+		user.TagIDs, user.TagCount = moved.TagIDs, moved.TagCount
+		user.CompanyIDs, user.CompanyCount = moved.CompanyIDs, moved.CompanyCount
+		user.NoteIDs, user.NoteCount = moved.NoteIDs, moved.NoteCount
 		// Attributes the user lacks are taken from the lead.
 		fill := func(dst **string, src *string) {
 			if *dst == nil && src != nil {

@@ -168,3 +168,79 @@ func TestContactStoreScopedByWorkspace(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupCommitIsolatesFailures: many concurrent transactions (batched
+// into shared commits on SQLite) each keep their own all-or-nothing result;
+// a panic reaches only its own caller.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ws := newWorkspace(t, db, "gc")
+		cs := store.NewContacts(db)
+		boom := errors.New("boom")
+		const n = 60
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		panics := make([]any, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				defer func() { panics[i] = recover() }()
+				errs[i] = db.InTx(ctx, func(tx *store.Tx) error {
+					c := &contact.Contact{WorkspaceID: ws.ID, ID: fmt.Sprintf("c%03d", i), Role: contact.RoleLead}
+					if err := cs.CreateIn(ctx, tx, c); err != nil {
+						return err
+					}
+					switch i % 3 {
+					case 1:
+						return boom
+					case 2:
+						if i%6 == 2 {
+							panic("kaboom")
+						}
+					}
+					return nil
+				})
+			}(i)
+		}
+		wg.Wait()
+		want := 0
+		for i := 0; i < n; i++ {
+			switch {
+			case i%3 == 1:
+				if !errors.Is(errs[i], boom) {
+					t.Fatalf("tx %d: err %v, want boom", i, errs[i])
+				}
+			case i%6 == 2:
+				if panics[i] != "kaboom" {
+					t.Fatalf("tx %d: panic %v, want kaboom", i, panics[i])
+				}
+			default:
+				if errs[i] != nil || panics[i] != nil {
+					t.Fatalf("tx %d: %v %v", i, errs[i], panics[i])
+				}
+				want++
+			}
+		}
+		var got int
+		if err := db.Read().QueryRow(ctx, `SELECT count(*) FROM contacts WHERE workspace_id = ?`, ws.ID).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("%d contacts committed, want %d", got, want)
+		}
+		evs, err := eventlog.Since(ctx, db.Read(), ws.ID, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != want {
+			t.Fatalf("%d events, want %d", len(evs), want)
+		}
+		for i, e := range evs {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("sequence gap at %d: %d", i, e.Seq)
+			}
+		}
+	})
+}

@@ -12,9 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/csvimport"
-	"github.com/parleyhq/parley/internal/store"
 )
 
 // importContacts imports a CSV file of contacts in-process: progress goes
@@ -71,25 +69,11 @@ func importContacts(ctx context.Context, args []string, stdout, stderr io.Writer
 	setupLogging(cfg, stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := app.Open(ctx, cfg)
+	db, id, err := openWorkspace(ctx, cfg, *wsID, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := app.Bootstrap(ctx, cfg, db, stderr); err != nil {
-		return err
-	}
-	ws := store.NewWorkspaces(db)
-	id := *wsID
-	if id == "" {
-		w, err := ws.Default(ctx)
-		if err != nil {
-			return err
-		}
-		id = w.ID
-	} else if _, err := ws.Workspace(ctx, id); err != nil {
-		return fmt.Errorf("workspace %q: %w", id, err)
-	}
 
 	start, last, lastRows := time.Now(), time.Time{}, -1
 	report := func(r *csvimport.Result, final bool) {

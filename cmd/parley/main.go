@@ -20,6 +20,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/store"
 )
 
 const usage = `Parley — self-hosted, Intercom-compatible customer messaging.
@@ -117,4 +118,32 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer db.Close()
 	fmt.Fprintln(stdout, "migrations applied")
 	return nil
+}
+
+// openWorkspace opens and migrates the database, bootstraps it like serve
+// does, and resolves the workspace a command acts on (the default one when
+// id is empty).
+func openWorkspace(ctx context.Context, cfg *config.Config, id string, stderr io.Writer) (*store.DB, string, error) {
+	db, err := app.Open(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := app.Bootstrap(ctx, cfg, db, stderr); err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	ws := store.NewWorkspaces(db)
+	if id == "" {
+		w, err := ws.Default(ctx)
+		if err != nil {
+			db.Close()
+			return nil, "", err
+		}
+		return db, w.ID, nil
+	}
+	if _, err := ws.Workspace(ctx, id); err != nil {
+		db.Close()
+		return nil, "", fmt.Errorf("workspace %q: %w", id, err)
+	}
+	return db, id, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -26,25 +25,12 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	db, err := app.Open(ctx, cfg)
+	db, id, err := openWorkspace(ctx, cfg, *wsID, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := app.Bootstrap(ctx, cfg, db, stderr); err != nil {
-		return err
-	}
 	ws := store.NewWorkspaces(db)
-	id := *wsID
-	if id == "" {
-		w, err := ws.Default(ctx)
-		if err != nil {
-			return err
-		}
-		id = w.ID
-	} else if _, err := ws.Workspace(ctx, id); err != nil {
-		return fmt.Errorf("workspace %q: %w", id, err)
-	}
 	owner, err := ws.Owner(ctx, id)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/attribute"
 	"github.com/parleyhq/parley/internal/company"
+	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -457,26 +458,13 @@ func (h *companyAPI) scroll(w http.ResponseWriter, r *http.Request) error {
 
 // contacts is GET /companies/{id}/contacts (cursor pagination).
 func (h *companyAPI) contacts(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	n, err := perPage(q.Get("per_page"), 50, 150)
-	if err != nil {
-		return err
-	}
-	cur, err := decodeCursor(q.Get("starting_after"))
-	if err != nil {
-		return err
-	}
-	list, total, err := h.st.Contacts(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("id"), cur.After, n+1)
-	if err != nil {
-		return refNotFound(err)
-	}
-	pages := cursorPages{Type: "pages", Page: cur.Page, PerPage: n, TotalPages: totalPages(total, n)}
-	if len(list) > n {
-		list = list[:n]
-		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: list[len(list)-1].ID, Page: cur.Page + 1}.encode()}
-	}
-	writeContactList(w, r, list, total, pages)
-	return nil
+	return writeContactPage(w, r, func(after string, limit int) ([]*contact.Contact, int, error) {
+		list, total, err := h.st.Contacts(r.Context(), authOf(r.Context()).WorkspaceID, r.PathValue("id"), after, limit)
+		if err != nil {
+			return nil, 0, refNotFound(err)
+		}
+		return list, total, nil
+	})
 }
 
 // segments is GET /companies/{id}/segments: companies belong to no segment.

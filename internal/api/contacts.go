@@ -336,6 +336,15 @@ func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
+	return writeContactPage(w, r, func(after string, limit int) ([]*contact.Contact, int, error) {
+		return s.contacts.List(r.Context(), authOf(r.Context()).WorkspaceID, after, limit)
+	})
+}
+
+// writeContactPage answers one page of a cursor-paginated contact list
+// (per_page default 50, at most 150; starting_after from the previous
+// page). list returns up to limit contacts with id > after, and the total.
+func writeContactPage(w http.ResponseWriter, r *http.Request, list func(after string, limit int) ([]*contact.Contact, int, error)) error {
 	q := r.URL.Query()
 	n, err := perPage(q.Get("per_page"), 50, 150)
 	if err != nil {
@@ -345,16 +354,16 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := s.contacts.List(r.Context(), authOf(r.Context()).WorkspaceID, cur.After, n+1)
+	page, total, err := list(cur.After, n+1)
 	if err != nil {
 		return err
 	}
 	pages := cursorPages{Type: "pages", Page: cur.Page, PerPage: n, TotalPages: totalPages(total, n)}
-	if len(list) > n {
-		list = list[:n]
-		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: list[len(list)-1].ID, Page: cur.Page + 1}.encode()}
+	if len(page) > n {
+		page = page[:n]
+		pages.Next = &nextPage{PerPage: n, StartingAfter: cursor{After: page[len(page)-1].ID, Page: cur.Page + 1}.encode()}
 	}
-	writeContactList(w, r, list, total, pages)
+	writeContactList(w, r, page, total, pages)
 	return nil
 }
 

@@ -134,7 +134,13 @@ func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{Dialect: query.Postgres, write: d, read: d}, nil
+	db := &DB{Dialect: query.Postgres, write: d, read: d}
+	// Every write appends to the workspace's event sequence, whose row lock
+	// is held until the commit's WAL flush: concurrent writers of a
+	// workspace queue behind one fsync each. Group commit takes the lock and
+	// the flush once for a whole batch.
+	db.startCommitter()
+	return db, nil
 }
 
 // Close closes both pools.

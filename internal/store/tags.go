@@ -409,32 +409,22 @@ func (s *Tags) tagForContactIn(ctx context.Context, tx *Tx, workspaceID, contact
 // TagContact applies a tag to a contact (doing nothing when it already has
 // it) and returns the tag with applied_at and applied_by.
 func (s *Tags) TagContact(ctx context.Context, workspaceID, contactID string, tagID, adminID int64) (*Tag, error) {
-	var t *Tag
-	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
-		if t, err = s.tagForContactIn(ctx, tx, workspaceID, contactID, tagID); err != nil {
-			return err
-		}
-		t.AppliedAt, err = s.tagContactIn(ctx, tx, t, contactID, false)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if adminID != 0 {
-		t.AppliedBy = &adminID
-	}
-	return t, nil
+	return s.setContactTag(ctx, workspaceID, contactID, tagID, adminID, false)
 }
 
 // UntagContact removes a tag from a contact (doing nothing when it does not
 // have it) and returns the tag.
 func (s *Tags) UntagContact(ctx context.Context, workspaceID, contactID string, tagID, adminID int64) (*Tag, error) {
+	return s.setContactTag(ctx, workspaceID, contactID, tagID, adminID, true)
+}
+
+func (s *Tags) setContactTag(ctx context.Context, workspaceID, contactID string, tagID, adminID int64, remove bool) (*Tag, error) {
 	var t *Tag
 	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
 		if t, err = s.tagForContactIn(ctx, tx, workspaceID, contactID, tagID); err != nil {
 			return err
 		}
-		t.AppliedAt, err = s.tagContactIn(ctx, tx, t, contactID, true)
+		t.AppliedAt, err = s.tagContactIn(ctx, tx, t, contactID, remove)
 		return err
 	})
 	if err != nil {

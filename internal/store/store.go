@@ -96,6 +96,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Read connections load the planner statistics when they open; recycle
 	// them so statistics gathered by Optimize reach every connection.
 	r.SetConnMaxLifetime(10 * time.Minute)
+	// Each connection keeps its own page cache (cache_size); closing read
+	// connections that sat idle gives that memory back after a burst.
+	r.SetConnMaxIdleTime(5 * time.Second)
 	db := &DB{Dialect: query.SQLite, write: w, read: r, writeStmts: newStmtCache(w), readStmts: newStmtCache(r)}
 	// Without statistics SQLite may scan the primary key instead of using a
 	// partial index (search by email at 1M contacts: ~1 s instead of ~1 ms).

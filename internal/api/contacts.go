@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 
@@ -40,8 +39,6 @@ type contactInput struct {
 	LanguageOverride       opt[string]                     `json:"language_override"`
 	CustomAttributes       opt[map[string]json.RawMessage] `json:"custom_attributes"`
 }
-
-const maxStringField = 255
 
 // strField validates an optional string field and applies it to dst.
 func strField(name string, o opt[string], dst **string, maxLen int) error {
@@ -87,7 +84,7 @@ func timeField(name string, o opt[json.RawMessage], dst **int64) error {
 // custom attributes.
 func (s *Server) applyContactInput(r *http.Request, c *contact.Contact, in *contactInput, defs attribute.Defs) error {
 	if in.Role.Set {
-		if in.Role.Null || (in.Role.Value != contact.RoleUser && in.Role.Value != contact.RoleLead) {
+		if in.Role.Null || !contact.ValidRole(in.Role.Value) {
 			return fieldErr("role", "role must be user or lead")
 		}
 		if c.Role == contact.RoleUser && in.Role.Value == contact.RoleLead {
@@ -98,27 +95,27 @@ func (s *Server) applyContactInput(r *http.Request, c *contact.Contact, in *cont
 	if c.Role == "" {
 		c.Role = contact.RoleUser
 	}
-	if err := strField("external_id", in.ExternalID, &c.ExternalID, maxStringField); err != nil {
+	if err := strField("external_id", in.ExternalID, &c.ExternalID, contact.MaxLen["external_id"]); err != nil {
 		return err
 	}
-	if err := strField("email", in.Email, &c.Email, maxStringField); err != nil {
+	if err := strField("email", in.Email, &c.Email, contact.MaxLen["email"]); err != nil {
 		return err
 	}
 	if c.Email != nil {
-		if a, err := mail.ParseAddress(*c.Email); err != nil || a.Address != *c.Email {
+		if !contact.ValidEmail(*c.Email) {
 			return fieldErr("email", "email %q is not a valid email address", *c.Email)
 		}
 	}
-	if err := strField("phone", in.Phone, &c.Phone, 64); err != nil {
+	if err := strField("phone", in.Phone, &c.Phone, contact.MaxLen["phone"]); err != nil {
 		return err
 	}
-	if err := strField("name", in.Name, &c.Name, maxStringField); err != nil {
+	if err := strField("name", in.Name, &c.Name, contact.MaxLen["name"]); err != nil {
 		return err
 	}
-	if err := strField("avatar", in.Avatar, &c.Avatar, 2048); err != nil {
+	if err := strField("avatar", in.Avatar, &c.Avatar, contact.MaxLen["avatar"]); err != nil {
 		return err
 	}
-	if err := strField("language_override", in.LanguageOverride, &c.LanguageOverride, 16); err != nil {
+	if err := strField("language_override", in.LanguageOverride, &c.LanguageOverride, contact.MaxLen["language_override"]); err != nil {
 		return err
 	}
 	if err := timeField("signed_up_at", in.SignedUpAt, &c.SignedUpAt); err != nil {

@@ -12,6 +12,10 @@ import (
 	"unicode/utf8"
 )
 
+// maxStringField is the longest ordinary string field (names, plans, …)
+// accepted; contacts' fields have their own limits in contact.MaxLen.
+const maxStringField = 255
+
 // readBody reads a request body within the size limit and checks it is UTF-8.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -377,9 +376,6 @@ type row struct {
 	custom                                                 map[string]any
 }
 
-var strLimits = map[string]int{fExternalID: 255, fEmail: 255, fPhone: 64, fName: 255, fAvatar: 2048, fLanguage: 16,
-	fCountry: 255, fRegion: 255, fCity: 255}
-
 // parse validates one record by the API's rules. A row that fails carries
 // the reason in err and is never written.
 func (im *importer) parse(rec []string, line int) *row {
@@ -426,7 +422,7 @@ func (im *importer) parse(rec []string, line int) *row {
 			raw[col.def.Name] = cellJSON(col.def, v)
 			continue
 		}
-		if n, ok := strLimits[col.field]; ok {
+		if n, ok := contact.MaxLen[col.field]; ok {
 			if len(v) > n {
 				return fail("%s is longer than %d bytes", col.field, n)
 			}
@@ -434,7 +430,7 @@ func (im *importer) parse(rec []string, line int) *row {
 		}
 		switch col.field {
 		case fEmail:
-			if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+			if !contact.ValidEmail(v) {
 				return fail("email %q is not a valid email address", v)
 			}
 			r.email = &v
@@ -456,7 +452,7 @@ func (im *importer) parse(rec []string, line int) *row {
 			r.city = &v
 		case fRole:
 			role := strings.ToLower(v)
-			if role != contact.RoleUser && role != contact.RoleLead {
+			if !contact.ValidRole(role) {
 				return fail("role must be user or lead, not %q", v)
 			}
 			r.role = &role

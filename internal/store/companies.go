@@ -368,16 +368,8 @@ func (s *Companies) Contacts(ctx context.Context, workspaceID, companyID, after 
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*contact.Contact
-	for rows.Next() {
-		c, err := ScanContact(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, c)
-	}
-	return out, total, mapErr(rows.Err())
+	out, err := scanContacts(rows)
+	return out, total, err
 }
 
 // ForContact returns a page of the companies a contact belongs to, in the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -442,14 +443,20 @@ func (s *Contacts) List(ctx context.Context, workspaceID string, after string, l
 	if err != nil {
 		return nil, 0, err
 	}
+	out, err := scanContacts(rows)
+	return out, total, err
+}
+
+// scanContacts reads every row selected with ContactSelect and closes rows.
+func scanContacts(rows *sql.Rows) ([]*contact.Contact, error) {
 	defer rows.Close()
 	var out []*contact.Contact
 	for rows.Next() {
 		c, err := ScanContact(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, c)
 	}
-	return out, total, mapErr(rows.Err())
+	return out, mapErr(rows.Err())
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/jobs"
@@ -39,6 +40,9 @@ func newEnv(t *testing.T, db *store.DB, opts Options) *env {
 	t.Helper()
 	if opts.ImportDir == "" {
 		opts.ImportDir = t.TempDir()
+	}
+	if opts.SearchIndexIdle == 0 {
+		opts.SearchIndexIdle = time.Minute // searches use the index, as in production
 	}
 	w := jobs.NewWorker(db)
 	e := &env{t: t, db: db, worker: w, srv: New(db, opts, w)}

@@ -22,10 +22,10 @@ import (
 // pages cost no more than the first and a contact never appears twice
 // while paging.
 func (s *Server) searchRoutes() {
-	search := store.NewSearch(s.db)
+	s.search = store.NewSearch(s.db, s.opts.SearchIndexIdle)
 	segments := store.NewSegments(s.db)
 	s.handle("POST /contacts/search", func(w http.ResponseWriter, r *http.Request) error {
-		return s.searchContacts(w, r, search, segments)
+		return s.searchContacts(w, r, s.search, segments)
 	})
 }
 

@@ -33,6 +33,9 @@ type Options struct {
 	ImportDir string
 	// DefaultVersion answers requests without Intercom-Version (2.14).
 	DefaultVersion string
+	// SearchIndexIdle is how long the contact search index keeps what no
+	// search has used; zero or less turns the index off (SQL only).
+	SearchIndexIdle time.Duration
 }
 
 // Server holds what the handlers need.
@@ -46,6 +49,7 @@ type Server struct {
 	tokens     sync.Map // token hash → cachedToken
 	mux        *http.ServeMux
 	jobs       JobQueue
+	search     *store.Search
 
 	literalRoutes []literalRoute
 }

@@ -103,7 +103,7 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	}
 	worker := jobs.NewWorker(db)
 	worker.Handle(csvimport.Kind, csvimport.Handler(db, filepath.Join(cfg.DataDir, "imports")))
-	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
+	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
 	srv := &http.Server{
 		Handler:           apiServer,
 		ReadHeaderTimeout: 10 * time.Second,

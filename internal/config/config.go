@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the whole configuration of a Parley process.
@@ -26,6 +27,10 @@ type Config struct {
 	RateLimit      int
 	LogLevel       string
 	PprofAddr      string
+	// SearchIndexIdle is how long the in-memory search index keeps what
+	// no search has used; 0 turns it off.
+	SearchIndexIdle time.Duration
+	searchIndexIdle string
 }
 
 type option struct {
@@ -44,6 +49,7 @@ var options = []option{
 	{"bootstrap-token", "PARLEY_BOOTSTRAP_TOKEN", "", "make sure an access token with this value exists for the default workspace", true, func(c *Config) *string { return &c.BootstrapToken }},
 	{"nats-url", "PARLEY_NATS_URL", "", "NATS URL for multi-node installations", false, func(c *Config) *string { return &c.NATSURL }},
 	{"pprof-addr", "PARLEY_PPROF_ADDR", "", "serve Go's net/http/pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty", false, func(c *Config) *string { return &c.PprofAddr }},
+	{"search-index-idle", "PARLEY_SEARCH_INDEX_IDLE", "5m", "how long the in-memory search index keeps a workspace or column no search has used (a Go duration); 0 turns the index off", false, func(c *Config) *string { return &c.searchIndexIdle }},
 	{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", false, func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -82,6 +88,14 @@ func Register(fs *flag.FlagSet) func() (*Config, error) {
 		if set["rate-limit"] {
 			c.RateLimit = *rate
 		}
+		d, err := time.ParseDuration(c.searchIndexIdle)
+		if c.searchIndexIdle == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("search index idle time must be a duration such as 5m, or 0, not %q", c.searchIndexIdle)
+		}
+		c.SearchIndexIdle = d
 		return c, c.Validate()
 	}
 }

@@ -6,17 +6,47 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/attribute"
 	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/query"
 )
 
-// Search runs contact searches: filter-language queries compiled to SQL.
-type Search struct{ db *DB }
+// Search runs contact searches: from the in-memory search index when the
+// filter suits it (see searchindex.go), otherwise as SQL.
+type Search struct {
+	db    *DB
+	index *searchIndex
+}
 
-// NewSearch returns the contact search.
-func NewSearch(db *DB) *Search { return &Search{db: db} }
+// NewSearch returns the contact search. indexIdle is how long the search
+// index keeps a workspace (or one of its columns) no search has used; zero
+// or less turns the index off, leaving every search to SQL.
+func NewSearch(db *DB, indexIdle time.Duration) *Search {
+	s := &Search{db: db}
+	if indexIdle > 0 {
+		s.index = newSearchIndex(db, indexIdle)
+	}
+	return s
+}
+
+// Indexed reports whether the search index currently holds the workspace
+// (a search used it recently).
+func (s *Search) Indexed(workspaceID string) bool {
+	if s.index == nil {
+		return false
+	}
+	s.index.mu.Lock()
+	w := s.index.wss[workspaceID]
+	s.index.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.built && !w.broken
+}
 
 // SearchSort orders search results: by a single-valued field (NULLs last
 // in both directions), then by id in the same direction, so that the order
@@ -46,6 +76,22 @@ type SearchResult struct {
 // (nil: from the start), and the number of all matches.
 func (s *Search) Contacts(ctx context.Context, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (*SearchResult, error) {
 	r := s.db.Read()
+	if s.index != nil && indexable(f) {
+		ir, ok, err := s.index.search(ctx, r, workspaceID, f, sort, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		if ok && ir.paged {
+			res := &SearchResult{Total: ir.total}
+			return res, s.load(ctx, r, res, workspaceID, ir.ids, sort)
+		}
+		if ok {
+			res := &SearchResult{Total: ir.total}
+			where, fargs := f.SQL(r.Dialect())
+			base := liveContacts + ` AND ` + where
+			return res, s.page(ctx, r, res, workspaceID, base, append([]any{workspaceID, false}, fargs...), sort, after, limit)
+		}
+	}
 	d := r.Dialect()
 	where, fargs := f.SQL(d)
 	base := liveContacts + ` AND ` + where
@@ -74,13 +120,9 @@ func (s *Search) page(ctx context.Context, r *Reader, res *SearchResult, workspa
 
 	e := sort.Field.Expr[d]
 	byID := e == "c.id"
-	cmp, dir := ">", "ASC"
+	cmp := ">"
 	if sort.Desc {
-		cmp, dir = "<", "DESC"
-	}
-	order := ` ORDER BY ` + e + ` ` + dir + ` NULLS LAST, c.id ` + dir
-	if byID {
-		order = ` ORDER BY c.id ` + dir
+		cmp = "<"
 	}
 	// The page is chosen on ids first, then only its contacts are loaded
 	// with their related-item summaries: the select list of ContactSelect
@@ -105,9 +147,42 @@ func (s *Search) page(ctx context.Context, r *Reader, res *SearchResult, workspa
 			args = append(args, v, v, after.ID)
 		}
 	}
-	page += order + ` LIMIT ?`
+	page += orderBy(e, sort.Desc) + ` LIMIT ?`
 	args = append(args, limit)
-	q := `SELECT ` + contactSelect(d) + `, ` + e + ` FROM contacts c WHERE c.workspace_id = ? AND c.id IN (` + page + `)` + order
+	return s.fetch(ctx, r, res, workspaceID, page, args, sort)
+}
+
+// orderBy is the ORDER BY clause of a sort on expression e: NULLs last in
+// both directions, ties broken by id in the same direction.
+func orderBy(e string, desc bool) string {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	if e == "c.id" {
+		return ` ORDER BY c.id` + dir
+	}
+	return ` ORDER BY ` + e + dir + ` NULLS LAST, c.id` + dir
+}
+
+// load loads the contacts of a page the index chose, in its order.
+func (s *Search) load(ctx context.Context, r *Reader, res *SearchResult, workspaceID string, ids []string, sort SearchSort) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return s.fetch(ctx, r, res, workspaceID, placeholders(len(ids)), args, sort)
+}
+
+// fetch loads into res, in sort order, the contacts whose ids `in` (a
+// subquery or a list of placeholders, with args) yields.
+func (s *Search) fetch(ctx context.Context, r *Reader, res *SearchResult, workspaceID, in string, args []any, sort SearchSort) error {
+	d := r.Dialect()
+	e := sort.Field.Expr[d]
+	q := `SELECT ` + contactSelect(d) + `, ` + e + ` FROM contacts c WHERE c.workspace_id = ? AND c.id IN (` + in + `)` + orderBy(e, sort.Desc)
 	rows, err := r.Query(ctx, q, append([]any{workspaceID}, args...)...)
 	if err != nil {
 		return err

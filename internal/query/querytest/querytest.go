@@ -555,6 +555,18 @@ func (e *Env) Check(ctx context.Context, f *query.Filter) (int, error) {
 			want[c.ID] = true
 		}
 	}
+	// The columnar evaluator over the same records must agree with Match.
+	recs := make([]query.Record, len(e.Contacts))
+	for i, c := range e.Contacts {
+		recs[i] = c
+	}
+	evaluated := f.Eval(NewRecordTable(recs, f.Columns()))
+	for i, c := range e.Contacts {
+		if evaluated.Has(i) != want[c.ID] {
+			raw, _ := json.Marshal(c)
+			return 0, fmt.Errorf("Eval and Match disagree on contact %s: Eval=%v Match=%v record=%s", c.ID, evaluated.Has(i), want[c.ID], raw)
+		}
+	}
 	for _, negate := range []bool{false, true} {
 		q := "SELECT c.id FROM qt_c c WHERE " + where
 		if negate {
@@ -674,4 +686,107 @@ func RunDifferential(t testing.TB, db *sql.DB, d query.Dialect, rebind func(stri
 	if some < NumFilters/3 {
 		t.Errorf("only %d of %d filters selected a proper subset of the contacts", some, NumFilters)
 	}
+}
+
+// RecordTable is a query.Table over records, its columns built from
+// Record.Values: what Filter.Eval sees must give, row for row, what Match
+// gives on the records. Numeric fields use the numeric encoding (values
+// that do not fit go to Column.Other), the others the dictionary.
+type RecordTable struct {
+	n      int
+	single map[string]*query.Column
+	multi  map[string]multiCol
+}
+
+type multiCol struct {
+	vals []any
+	rows []query.Bitset
+}
+
+// NewRecordTable builds the columns of fields over recs (row i is recs[i]).
+func NewRecordTable(recs []query.Record, fields []query.Field) *RecordTable {
+	t := &RecordTable{n: len(recs), single: map[string]*query.Column{}, multi: map[string]multiCol{}}
+	for _, f := range fields {
+		index := map[any]int{}
+		if f.Multi == nil {
+			c := &query.Column{Other: map[int]any{}}
+			numeric := f.Kind == query.Integer || f.Kind == query.Date || f.Kind == query.DateTime || f.Kind == query.Float
+			if numeric {
+				c.Present = query.NewBitset(len(recs))
+				if f.Kind == query.Float {
+					c.Floats = make([]float64, len(recs))
+				} else {
+					c.Ints = make([]int64, len(recs))
+				}
+			} else {
+				c.Codes = make([]uint32, len(recs))
+			}
+			for i, r := range recs {
+				vs := r.Values(f.Name)
+				if len(vs) == 0 || vs[0] == nil {
+					continue
+				}
+				v := vs[0]
+				if numeric {
+					switch x := v.(type) {
+					case int64:
+						if c.Ints != nil {
+							c.Ints[i] = x
+							c.Present.Set(i)
+							continue
+						}
+					case float64:
+						if c.Floats != nil {
+							c.Floats[i] = x
+							c.Present.Set(i)
+							continue
+						}
+					}
+					c.Other[i] = v
+					continue
+				}
+				c.Codes[i] = uint32(intern(index, &c.Dict, v) + 1)
+			}
+			t.single[f.Name] = c
+			continue
+		}
+		var c multiCol
+		for i, r := range recs {
+			for _, v := range r.Values(f.Name) {
+				if v == nil {
+					continue
+				}
+				k := intern(index, &c.vals, v)
+				if k == len(c.rows) {
+					c.rows = append(c.rows, query.NewBitset(len(recs)))
+				}
+				c.rows[k].Set(i)
+			}
+		}
+		t.multi[f.Name] = c
+	}
+	return t
+}
+
+// intern returns v's position in vals, appending it if new.
+func intern(index map[any]int, vals *[]any, v any) int {
+	k, ok := index[v]
+	if !ok {
+		k = len(*vals)
+		index[v] = k
+		*vals = append(*vals, v)
+	}
+	return k
+}
+
+// Rows implements query.Table.
+func (t *RecordTable) Rows() int { return t.n }
+
+// Single implements query.Table.
+func (t *RecordTable) Single(field string) *query.Column { return t.single[field] }
+
+// Multi implements query.Table.
+func (t *RecordTable) Multi(field string) ([]any, []query.Bitset) {
+	c := t.multi[field]
+	return c.vals, c.rows
 }

@@ -1,0 +1,865 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"math"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleyhq/parley/internal/query"
+)
+
+// The search index answers contact searches from memory: per workspace, the
+// live contacts and, column by column, the values of the fields searches
+// have used, loaded from the database on first use. A search first brings
+// it up to date from the event log (every change to a contact appends its
+// event in the same transaction), so it sees every write committed before
+// it started, like a query would; the filter is then evaluated over whole
+// columns (query.Filter.Eval), each distinct value tested once. Columns and
+// whole workspaces unused for the idle time are dropped.
+//
+// It is a cache of what the database holds, never a source of truth: every
+// node keeps its own, and anything it cannot follow (an unknown event
+// topic, a long backlog, an id it cannot encode) makes it start over or
+// step aside for SQL.
+type searchIndex struct {
+	db   *DB
+	idle time.Duration
+
+	mu  sync.Mutex
+	wss map[string]*wsIndex
+}
+
+// Limits of the search index.
+const (
+	// indexMaxCatchUp is the longest backlog of events caught up one by
+	// one; a longer one (a bulk import) rebuilds the index instead.
+	indexMaxCatchUp = 20000
+	// indexReadChunk is the number of contacts re-read per query.
+	indexReadChunk = 500
+)
+
+// indexExcluded are fields searches on which are left to SQL: unique or
+// nearly unique strings, which the database indexes (email, external_id,
+// id) or which would make dictionaries as large as the workspace.
+var indexExcluded = map[string]bool{"id": true, "email": true, "external_id": true, "phone": true, "name": true, "avatar": true}
+
+func newSearchIndex(db *DB, idle time.Duration) *searchIndex {
+	return &searchIndex{db: db, idle: idle, wss: map[string]*wsIndex{}}
+}
+
+// wsIndex is the index of one workspace.
+type wsIndex struct {
+	mu sync.RWMutex
+	// seq is the last event applied; built is false until the base is
+	// loaded, and broken when the workspace cannot be indexed (ids that
+	// are not 24 hex digits).
+	seq    int64
+	built  bool
+	broken bool
+
+	ids  [][12]byte // row → contact id
+	pos  map[[12]byte]int32
+	live query.Bitset
+
+	single map[string]*indexCol  // by columnKey
+	multi  map[string]*indexMCol // by columnKey
+
+	used atomic.Int64 // unix nanoseconds of the last search
+}
+
+// indexCol is a single-valued field: a query.Column kept current.
+type indexCol struct {
+	field query.Field
+	col   query.Column
+	dict  map[any]uint32 // dictionary encoding: value → code
+	used  atomic.Int64
+}
+
+// indexMCol is a multi-valued field.
+type indexMCol struct {
+	field query.Field
+	vals  []any
+	index map[any]int
+	rows  []query.Bitset
+	used  atomic.Int64
+}
+
+// columnKey identifies a field's column: its name, kind and expression (a
+// custom attribute archived and re-created with another type is another
+// column).
+func columnKey(d query.Dialect, f query.Field) string {
+	k := f.Name + "\x00" + f.Kind.String() + "\x00"
+	if f.Multi != nil {
+		return k + "multi\x00" + f.Multi.From + "\x00" + f.Multi.Join + "\x00" + f.Multi.Expr[d]
+	}
+	return k + f.Expr[d]
+}
+
+// indexable reports whether a search with filter f should use the index.
+func indexable(f *query.Filter) bool {
+	for _, c := range f.Columns() {
+		if indexExcluded[c.Name] {
+			return false
+		}
+	}
+	return true
+}
+
+// sortableInMemory reports whether the index can order results by s the
+// way SQL does: numbers, booleans and the contact id everywhere, other
+// strings only on SQLite (bytewise; PostgreSQL orders them by collation).
+func sortableInMemory(d query.Dialect, s SearchSort) bool {
+	if s.Field.Multi != nil || s.Field.Segment {
+		return false
+	}
+	if s.Field.Expr[d] == "c.id" {
+		return true
+	}
+	switch s.Field.Kind {
+	case query.Integer, query.Float, query.Date, query.DateTime, query.Boolean:
+		return true
+	}
+	return d == query.SQLite && !indexExcluded[s.Field.Name]
+}
+
+// indexResult is what the index answers for a search: the number of
+// matches and, when paged is true, the ids of the page in order.
+type indexResult struct {
+	total int
+	paged bool
+	ids   []string
+}
+
+// search evaluates f over the workspace's index, brought up to date
+// first. ok is false when the workspace cannot be indexed.
+func (x *searchIndex) search(ctx context.Context, r *Reader, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (res indexResult, ok bool, err error) {
+	d := r.Dialect()
+	fields := f.Columns()
+	paged := sortableInMemory(d, sort)
+	if paged && sort.Field.Expr[d] != "c.id" {
+		fields = append(fields, sort.Field)
+	}
+	var kv any
+	var afterID [12]byte
+	if paged && after != nil {
+		if kv, err = keyValue(sort.Field.Kind, after.Value, d); err != nil {
+			return res, false, err
+		}
+		if len(after.ID) != 24 || !isLowerHex(after.ID) {
+			paged = false // a cursor id unlike ours: SQL orders it
+		} else {
+			_, _ = hex.Decode(afterID[:], []byte(after.ID))
+		}
+	}
+	var cur int64
+	if err := r.QueryRow(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID).Scan(&cur); err != nil {
+		return res, false, mapErr(err)
+	}
+	w := x.workspace(workspaceID)
+	w.used.Store(time.Now().UnixNano())
+
+	w.mu.RLock()
+	if w.built && !w.broken && w.seq >= cur && w.has(d, fields) {
+		res = w.evaluate(d, f, fields, sort, paged, after != nil, kv, afterID, limit)
+		w.mu.RUnlock()
+		return res, true, nil
+	}
+	w.mu.RUnlock()
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.refresh(ctx, r, workspaceID, cur, fields); err != nil {
+		return res, false, err
+	}
+	if w.broken {
+		return res, false, nil
+	}
+	return w.evaluate(d, f, fields, sort, paged, after != nil, kv, afterID, limit), true, nil
+}
+
+// workspace returns the index of a workspace, creating it (empty) and its
+// eviction timer.
+func (x *searchIndex) workspace(id string) *wsIndex {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	w := x.wss[id]
+	if w == nil {
+		w = &wsIndex{}
+		x.wss[id] = w
+		time.AfterFunc(x.idle, func() { x.evict(id, w) })
+	}
+	return w
+}
+
+// evict drops the columns of w unused for the idle time, and w itself
+// once no search has used it for that long; otherwise it checks again
+// later.
+func (x *searchIndex) evict(id string, w *wsIndex) {
+	now := time.Now().UnixNano()
+	if now-w.used.Load() >= int64(x.idle) {
+		x.mu.Lock()
+		if x.wss[id] == w {
+			delete(x.wss, id)
+		}
+		x.mu.Unlock()
+		// Give the memory back now rather than over the scavenger's
+		// next minutes: an idle server should be small.
+		debug.FreeOSMemory()
+		return
+	}
+	w.mu.Lock()
+	dropped := false
+	for k, c := range w.single {
+		if now-c.used.Load() >= int64(x.idle) {
+			delete(w.single, k)
+			dropped = true
+		}
+	}
+	for k, c := range w.multi {
+		if now-c.used.Load() >= int64(x.idle) {
+			delete(w.multi, k)
+			dropped = true
+		}
+	}
+	w.mu.Unlock()
+	if dropped {
+		debug.FreeOSMemory()
+	}
+	next := time.Duration(w.used.Load() + int64(x.idle) - now)
+	time.AfterFunc(max(next, time.Second), func() { x.evict(id, w) })
+}
+
+// has reports whether every field has its column loaded.
+func (w *wsIndex) has(d query.Dialect, fields []query.Field) bool {
+	for _, f := range fields {
+		k := columnKey(d, f)
+		if f.Multi != nil {
+			if w.multi[k] == nil {
+				return false
+			}
+		} else if w.single[k] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// refresh brings w up to date with the event log (at least to seq cur) and
+// loads the columns of fields it lacks. Called with w.mu held.
+func (w *wsIndex) refresh(ctx context.Context, r *Reader, workspaceID string, cur int64, fields []query.Field) error {
+	if w.built && w.seq < cur {
+		rebuild, err := w.catchUp(ctx, r, workspaceID)
+		if err != nil {
+			return err
+		}
+		if rebuild {
+			w.reset()
+		}
+	}
+	if !w.built {
+		if err := w.build(ctx, r, workspaceID); err != nil {
+			w.reset()
+			return err
+		}
+	}
+	if w.broken {
+		return nil
+	}
+	d := r.Dialect()
+	for _, f := range fields {
+		if w.has(d, []query.Field{f}) {
+			continue
+		}
+		if err := w.loadColumn(ctx, r, workspaceID, f, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reset empties w, to be built again.
+func (w *wsIndex) reset() {
+	w.seq, w.built, w.broken = 0, false, false
+	w.ids, w.pos, w.live, w.single, w.multi = nil, nil, nil, nil, nil
+}
+
+// build loads the live contacts. The sequence is read first: whatever
+// changes after it is re-read when its event is applied.
+func (w *wsIndex) build(ctx context.Context, r *Reader, workspaceID string) error {
+	w.pos = map[[12]byte]int32{}
+	w.single = map[string]*indexCol{}
+	w.multi = map[string]*indexMCol{}
+	if err := r.QueryRow(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID).Scan(&w.seq); err != nil {
+		return mapErr(err)
+	}
+	rows, err := r.Query(ctx, `SELECT c.id FROM contacts c WHERE `+liveContacts, workspaceID, false)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return mapErr(err)
+		}
+		row, ok := w.row(id, true)
+		if !ok {
+			w.broken = true
+			return nil
+		}
+		w.live.Set(row)
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	w.built = true
+	return nil
+}
+
+// row returns the row of a contact id, adding one if add is set (false:
+// unknown id, or an id the index cannot encode).
+func (w *wsIndex) row(id string, add bool) (int, bool) {
+	var k [12]byte
+	if len(id) != 24 || !isLowerHex(id) {
+		return 0, false
+	}
+	if _, err := hex.Decode(k[:], []byte(id)); err != nil {
+		return 0, false
+	}
+	if r, ok := w.pos[k]; ok {
+		return int(r), true
+	}
+	if !add || len(w.ids) >= math.MaxInt32 {
+		return 0, false
+	}
+	r := len(w.ids)
+	w.ids = append(w.ids, k)
+	w.pos[k] = int32(r)
+	w.live = grow(w.live, r+1)
+	return r, true
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// grow returns b with room for n rows.
+func grow(b query.Bitset, n int) query.Bitset {
+	if need := (n + 63) / 64; need > len(b) {
+		b = append(b, make(query.Bitset, need-len(b))...)
+	}
+	return b
+}
+
+// topicEffect is what an event means for the index.
+type topicEffect int
+
+const (
+	effectNone     topicEffect = iota // changes nothing searchable
+	effectContacts                    // changes the contacts it names
+	effectTags                        // a tag disappeared: reload tag columns
+	effectCompany                     // a company changed: reload company columns
+	effectUnknown                     // start over
+)
+
+func effectOf(topic string) topicEffect {
+	switch {
+	case strings.HasPrefix(topic, "contact."), topic == "company.contact.attached", topic == "company.contact.detached":
+		return effectContacts
+	case topic == "tag.deleted":
+		return effectTags
+	case topic == "company.updated", topic == "company.deleted":
+		return effectCompany
+	case topic == "tag.created", topic == "tag.updated", topic == "company.created",
+		strings.HasPrefix(topic, "company.tag."), strings.HasPrefix(topic, "segment."),
+		strings.HasPrefix(topic, "data_attribute."), strings.HasPrefix(topic, "event."):
+		return effectNone
+	}
+	return effectUnknown
+}
+
+// eventContactIDs extracts, per dialect, the contact ids an event item
+// names: the item itself (a contact), its "contact", or the two sides of a
+// merge.
+var eventContactIDs = [2]string{
+	query.SQLite:   `json_extract(item, '$.id'), json_extract(item, '$.contact.id'), json_extract(item, '$.from.id'), json_extract(item, '$.into.id')`,
+	query.Postgres: `CAST(item AS jsonb)->>'id', CAST(item AS jsonb)->'contact'->>'id', CAST(item AS jsonb)->'from'->>'id', CAST(item AS jsonb)->'into'->>'id'`,
+}
+
+// catchUp applies the events after w.seq: the contacts they name are
+// re-read. rebuild is true when the backlog is too long or holds an event
+// the index cannot follow.
+func (w *wsIndex) catchUp(ctx context.Context, r *Reader, workspaceID string) (rebuild bool, err error) {
+	d := r.Dialect()
+	rows, err := r.Query(ctx, `SELECT seq, topic, `+eventContactIDs[d]+` FROM event_log WHERE workspace_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		workspaceID, w.seq, indexMaxCatchUp+1)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	changed := map[string]bool{}
+	var last int64
+	n := 0
+	for rows.Next() {
+		var topic string
+		var ids [4]*string
+		if err := rows.Scan(&last, &topic, &ids[0], &ids[1], &ids[2], &ids[3]); err != nil {
+			return false, mapErr(err)
+		}
+		if n++; n > indexMaxCatchUp {
+			return true, nil
+		}
+		switch effectOf(topic) {
+		case effectContacts:
+			if strings.HasPrefix(topic, "company.") || strings.Contains(topic, ".tag.") || strings.Contains(topic, ".note.") {
+				ids[0] = nil // the item is not the contact itself
+			}
+			for _, id := range ids {
+				if id != nil {
+					changed[*id] = true
+				}
+			}
+		case effectTags:
+			w.dropColumns(func(f query.Field) bool { return f.Name == "tag_id" })
+		case effectCompany:
+			w.dropColumns(func(f query.Field) bool { return strings.HasPrefix(f.Name, "company.") })
+		case effectUnknown:
+			return true, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, mapErr(err)
+	}
+	rows.Close()
+	ids := make([]string, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, indexReadChunk) {
+		if err := w.reread(ctx, r, workspaceID, chunk); err != nil {
+			return false, err
+		}
+		if w.broken {
+			return true, nil
+		}
+	}
+	w.seq = last
+	return false, nil
+}
+
+func (w *wsIndex) dropColumns(match func(query.Field) bool) {
+	for k, c := range w.single {
+		if match(c.field) {
+			delete(w.single, k)
+		}
+	}
+	for k, c := range w.multi {
+		if match(c.field) {
+			delete(w.multi, k)
+		}
+	}
+}
+
+// reread loads the current state of some contacts: whether they are live,
+// and their value in every loaded column.
+func (w *wsIndex) reread(ctx context.Context, r *Reader, workspaceID string, ids []string) error {
+	in := placeholders(len(ids))
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, workspaceID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := r.Query(ctx, `SELECT c.id FROM contacts c WHERE `+liveContacts+` AND c.id IN (`+in+`)`,
+		append([]any{workspaceID, false}, args[1:]...)...)
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		live[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	var touched []int
+	for _, id := range ids {
+		row, ok := w.row(id, live[id])
+		if !ok {
+			if live[id] {
+				w.broken = true
+				return nil
+			}
+			continue // never indexed and not live: nothing to do
+		}
+		if live[id] {
+			w.live.Set(row)
+		} else {
+			w.live.Clear(row)
+		}
+		touched = append(touched, row)
+	}
+	// Forget the old values, then load the current ones.
+	for _, c := range w.single {
+		for _, row := range touched {
+			c.set(row, nil)
+		}
+	}
+	for _, c := range w.multi {
+		for _, row := range touched {
+			for _, b := range c.rows {
+				if row>>6 < len(b) {
+					b.Clear(row)
+				}
+			}
+		}
+	}
+	for _, c := range w.single {
+		if err := w.loadColumn(ctx, r, workspaceID, c.field, ids); err != nil {
+			return err
+		}
+	}
+	for _, c := range w.multi {
+		if err := w.loadColumn(ctx, r, workspaceID, c.field, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// loadColumn reads f's values for the live contacts (ids nil: all of
+// them, creating the column) or for the given contacts, into their rows.
+// Contacts the index does not know are skipped: they are newer than its
+// sequence and will be read when their event is applied.
+func (w *wsIndex) loadColumn(ctx context.Context, r *Reader, workspaceID string, f query.Field, ids []string) error {
+	d := r.Dialect()
+	key := columnKey(d, f)
+	var q string
+	args := []any{workspaceID, false}
+	if f.Multi != nil {
+		q = `SELECT c.id, ` + f.Multi.Expr[d] + ` FROM contacts c, ` + f.Multi.From + ` WHERE ` + liveContacts + ` AND (` + f.Multi.Join + `)`
+	} else {
+		q = `SELECT c.id, ` + f.Expr[d] + ` FROM contacts c WHERE ` + liveContacts
+	}
+	if ids != nil {
+		q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	var sc *indexCol
+	var mc *indexMCol
+	if f.Multi != nil {
+		if mc = w.multi[key]; mc == nil {
+			mc = &indexMCol{field: f, index: map[any]int{}}
+		}
+	} else if sc = w.single[key]; sc == nil {
+		sc = newIndexCol(f)
+	}
+	rows, err := r.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	var v any
+	for rows.Next() {
+		if err := rows.Scan(&id, &v); err != nil {
+			return mapErr(err)
+		}
+		row, ok := w.row(id, false)
+		if !ok {
+			continue
+		}
+		if b, isBytes := v.([]byte); isBytes {
+			v = string(b)
+		}
+		if sc != nil {
+			sc.set(row, v)
+		} else if v != nil {
+			mc.add(row, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	if ids == nil {
+		now := time.Now().UnixNano()
+		if sc != nil {
+			sc.used.Store(now)
+			w.single[key] = sc
+		} else {
+			mc.used.Store(now)
+			w.multi[key] = mc
+		}
+	}
+	return nil
+}
+
+func newIndexCol(f query.Field) *indexCol {
+	c := &indexCol{field: f}
+	switch f.Kind {
+	case query.Integer, query.Date, query.DateTime:
+		c.col.Ints = []int64{}
+	case query.Float:
+		c.col.Floats = []float64{}
+	default:
+		c.col.Codes = []uint32{}
+		c.dict = map[any]uint32{}
+	}
+	return c
+}
+
+// set stores row's value (nil: absent).
+func (c *indexCol) set(row int, v any) {
+	col := &c.col
+	delete(col.Other, row)
+	if col.Codes != nil {
+		col.Codes = growTo(col.Codes, row+1)
+		col.Codes[row] = 0
+		if v != nil {
+			code, ok := c.dict[v]
+			if !ok {
+				col.Dict = append(col.Dict, v)
+				code = uint32(len(col.Dict))
+				c.dict[v] = code
+			}
+			col.Codes[row] = code
+		}
+		return
+	}
+	// Numeric: an int64 in Ints, a float64 (or an int64 it holds
+	// exactly) in Floats; anything else is kept aside in Other.
+	var i int64
+	var f float64
+	fits := false
+	switch x := v.(type) {
+	case int64:
+		i, f = x, float64(x)
+		fits = col.Ints != nil || (int64(f) == x && math.Abs(f) <= 1<<53)
+	case float64:
+		f, fits = x, col.Floats != nil
+	}
+	col.Present = grow(col.Present, row+1)
+	col.Present.Clear(row)
+	if col.Ints != nil {
+		col.Ints = growTo(col.Ints, row+1)
+		col.Ints[row] = i
+	} else {
+		col.Floats = growTo(col.Floats, row+1)
+		col.Floats[row] = f
+	}
+	switch {
+	case v == nil:
+	case fits:
+		col.Present.Set(row)
+	default:
+		c.other(row, v)
+	}
+}
+
+// growTo returns s with at least n elements.
+func growTo[T any](s []T, n int) []T {
+	if n > len(s) {
+		s = append(s, make([]T, n-len(s))...)
+	}
+	return s
+}
+
+func (c *indexCol) other(row int, v any) {
+	if c.col.Other == nil {
+		c.col.Other = map[int]any{}
+	}
+	c.col.Other[row] = v
+}
+
+// value returns row's value, nil when absent.
+func (c *indexCol) value(row int) any {
+	col := &c.col
+	if v, ok := col.Other[row]; ok {
+		return v
+	}
+	switch {
+	case col.Ints != nil:
+		if col.Present.Has(row) {
+			return col.Ints[row]
+		}
+	case col.Floats != nil:
+		if col.Present.Has(row) {
+			return col.Floats[row]
+		}
+	default:
+		if row < len(col.Codes) && col.Codes[row] != 0 {
+			return col.Dict[col.Codes[row]-1]
+		}
+	}
+	return nil
+}
+
+func (c *indexMCol) add(row int, v any) {
+	k, ok := c.index[v]
+	if !ok {
+		k = len(c.vals)
+		c.index[v] = k
+		c.vals = append(c.vals, v)
+		c.rows = append(c.rows, nil)
+	}
+	c.rows[k] = grow(c.rows[k], row+1)
+	c.rows[k].Set(row)
+}
+
+// tableView is the query.Table of one search: the workspace's columns for
+// the fields it reads, by name.
+type tableView struct {
+	rows   int
+	single map[string]*indexCol
+	multi  map[string]*indexMCol
+}
+
+func (t *tableView) Rows() int { return t.rows }
+
+func (t *tableView) Single(field string) *query.Column {
+	if c := t.single[field]; c != nil {
+		return &c.col
+	}
+	return nil
+}
+
+func (t *tableView) Multi(field string) ([]any, []query.Bitset) {
+	if c := t.multi[field]; c != nil {
+		return c.vals, c.rows
+	}
+	return nil, nil
+}
+
+// evaluate runs the search over w (read-locked at least).
+func (w *wsIndex) evaluate(d query.Dialect, f *query.Filter, fields []query.Field, sort SearchSort, paged, hasAfter bool, kv any, afterID [12]byte, limit int) indexResult {
+	now := time.Now().UnixNano()
+	t := &tableView{rows: len(w.ids), single: map[string]*indexCol{}, multi: map[string]*indexMCol{}}
+	for _, fl := range fields {
+		k := columnKey(d, fl)
+		if fl.Multi != nil {
+			c := w.multi[k]
+			c.used.Store(now)
+			t.multi[fl.Name] = c
+		} else {
+			c := w.single[k]
+			c.used.Store(now)
+			t.single[fl.Name] = c
+		}
+	}
+	m := f.Eval(t)
+	m.And(w.live)
+	res := indexResult{total: m.Count(), paged: paged}
+	if !paged {
+		return res
+	}
+	var sortCol *indexCol
+	if sort.Field.Expr[d] != "c.id" {
+		sortCol = t.single[sort.Field.Name]
+	}
+	top := &topK{w: w, col: sortCol, kind: sort.Field.Kind, desc: sort.Desc, limit: limit}
+	m.Each(func(row int) bool {
+		if !hasAfter || top.beyond(row, kv, afterID) {
+			top.offer(row)
+		}
+		return true
+	})
+	for _, row := range top.rows {
+		res.ids = append(res.ids, hex.EncodeToString(w.ids[row][:]))
+	}
+	return res
+}
+
+// topK keeps the first limit rows in sort order: by value (absent last in
+// both directions), then by id, in the sort's direction.
+type topK struct {
+	w     *wsIndex
+	col   *indexCol // nil: by id alone
+	kind  query.Kind
+	desc  bool
+	limit int
+	rows  []int // sorted, at most limit
+}
+
+// less reports whether row a comes before row b.
+func (t *topK) less(a, b int) bool {
+	if t.col != nil {
+		va, vb := t.col.value(a), t.col.value(b)
+		switch {
+		case va == nil && vb != nil:
+			return false
+		case va != nil && vb == nil:
+			return true
+		case va != nil:
+			if c := query.Compare(t.kind, va, vb); c != 0 {
+				return (c < 0) != t.desc
+			}
+		}
+	}
+	c := strings.Compare(string(t.w.ids[a][:]), string(t.w.ids[b][:]))
+	return (c < 0) != t.desc
+}
+
+func (t *topK) offer(row int) {
+	if len(t.rows) == t.limit && !t.less(row, t.rows[len(t.rows)-1]) {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(t.rows, row, func(e, target int) int {
+		if t.less(e, target) {
+			return -1
+		}
+		return 1
+	})
+	t.rows = slices.Insert(t.rows, i, row)
+	if len(t.rows) > t.limit {
+		t.rows = t.rows[:t.limit]
+	}
+}
+
+// beyond reports whether row comes after the keyset position (value kv,
+// id).
+func (t *topK) beyond(row int, kv any, id [12]byte) bool {
+	idAfter := func() bool {
+		c := strings.Compare(string(t.w.ids[row][:]), string(id[:]))
+		return c != 0 && (c > 0) != t.desc
+	}
+	if t.col == nil {
+		return idAfter()
+	}
+	v := t.col.value(row)
+	switch {
+	case kv == nil && v == nil:
+		return idAfter()
+	case kv == nil:
+		return false // present values come before the absent position
+	case v == nil:
+		return true // absent values come after every present one
+	}
+	c := query.Compare(t.kind, v, kv)
+	if c == 0 {
+		return idAfter()
+	}
+	return (c > 0) != t.desc
+}

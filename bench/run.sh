@@ -18,6 +18,9 @@
 #   SEARCH_CONCURRENCY  clients for searches (default 4)
 #   DURATION, WARMUP    measured time and warm-up per scenario (default 20s, 3s)
 #   DATABASES           "sqlite postgres" (default), or one of them
+#   SCENARIOS           load scenarios to run after the ceiling (default all:
+#                       get-contact create-contact update-contact search-email
+#                       search-external-id search-compound)
 #   PG_ADMIN_URL        PostgreSQL to create the throwaway database on
 #                       (default postgres://postgres@127.0.0.1:5432/test; loopback only)
 #   SEED_TIMEOUT        seconds allowed for seeding (default 3600)
@@ -39,6 +42,7 @@ SEARCH_CONCURRENCY=${SEARCH_CONCURRENCY:-4}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-3s}
 DATABASES=${DATABASES:-sqlite postgres}
+SCENARIOS=${SCENARIOS:-get-contact create-contact update-contact search-email search-external-id search-compound}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 SEED_TIMEOUT=${SEED_TIMEOUT:-3600}
 RESULTS=${RESULTS:-$(mktemp -d /tmp/parley-bench.XXXXXX)}
@@ -154,13 +158,11 @@ run_db() {
   stop_pid "$CEILING_PID"; CEILING_PID=
   # The file says which scenario ran; the report reads it as the ceiling.
 
-  for s in get-contact create-contact update-contact; do
+  for s in $SCENARIOS; do
+    local clients=$CONCURRENCY
+    case "$s" in search-*) clients=$SEARCH_CONCURRENCY ;; esac
     log "$db: $s"
-    scenario "$s" "$CONCURRENCY" "$dir/$s.json" --url "$base" --pid "$SERVER_PID"
-  done
-  for s in search-email search-external-id search-compound; do
-    log "$db: $s"
-    scenario "$s" "$SEARCH_CONCURRENCY" "$dir/$s.json" --url "$base" --pid "$SERVER_PID"
+    scenario "$s" "$clients" "$dir/$s.json" --url "$base" --pid "$SERVER_PID"
   done
 
   log "$db: idle RSS after the run"

@@ -69,6 +69,19 @@ func (b Bitset) Each(fn func(i int) bool) {
 	}
 }
 
+// EachReverse is Each in decreasing order.
+func (b Bitset) EachReverse(fn func(i int) bool) {
+	for wi := len(b) - 1; wi >= 0; wi-- {
+		for w := b[wi]; w != 0; {
+			t := 63 - bits.LeadingZeros64(w)
+			if !fn(wi<<6 | t) {
+				return
+			}
+			w &^= 1 << uint(t)
+		}
+	}
+}
+
 // Table is columnar data a filter can be evaluated against all at once
 // (Filter.Eval): rows are positions 0..Rows()-1, and each field the filter
 // references (Filter.Columns) is supplied as a Column, with values exactly
@@ -197,6 +210,20 @@ func (n *node) eval(t Table) Bitset {
 				out[i>>6] |= 1 << (uint(i) & 63)
 			}
 		}
+	} else if lo, hi, ok := n.intRange(); ok && c.Ints != nil {
+		// The common case, an integer compared with integers: a range
+		// check per present row, no conversions.
+		for wi, w := range c.Present[:min(len(c.Present), (rows+63)/64)] {
+			for w != 0 {
+				t := bits.TrailingZeros64(w)
+				w &= w - 1
+				if i := wi<<6 | t; i < len(c.Ints) {
+					if v := c.Ints[i]; v >= lo && v <= hi {
+						out[wi] |= 1 << uint(t)
+					}
+				}
+			}
+		}
 	} else {
 		c.Present.Each(func(i int) bool {
 			if i >= rows {
@@ -235,6 +262,44 @@ func (n *node) eval(t Table) Bitset {
 		out.Not()
 	}
 	return out
+}
+
+// intRange returns the comparison of n as an inclusive range of int64
+// values, when its operands are integers and its operator one of = < <= >
+// >= or a calendar day.
+func (n *node) intRange() (lo, hi int64, ok bool) {
+	for _, v := range n.vals {
+		if !v.n.isInt {
+			return 0, 0, false
+		}
+	}
+	lo, hi = math.MinInt64, math.MaxInt64
+	switch n.cmp {
+	case opEq:
+		lo, hi = n.vals[0].n.i, n.vals[0].n.i
+	case opLt:
+		if n.vals[0].n.i == math.MinInt64 {
+			return 1, 0, true // empty
+		}
+		hi = n.vals[0].n.i - 1
+	case opLe:
+		hi = n.vals[0].n.i
+	case opGt:
+		if n.vals[0].n.i == math.MaxInt64 {
+			return 1, 0, true
+		}
+		lo = n.vals[0].n.i + 1
+	case opGe:
+		lo = n.vals[0].n.i
+	case opBetween:
+		if n.vals[1].n.i == math.MinInt64 {
+			return 1, 0, true
+		}
+		lo, hi = n.vals[0].n.i, n.vals[1].n.i-1
+	default:
+		return 0, 0, false
+	}
+	return lo, hi, true
 }
 
 // holds reports whether one present value satisfies the positive

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"math"
@@ -779,87 +781,190 @@ func (w *wsIndex) evaluate(d query.Dialect, f *query.Filter, fields []query.Fiel
 	if sort.Field.Expr[d] != "c.id" {
 		sortCol = t.single[sort.Field.Name]
 	}
-	top := &topK{w: w, col: sortCol, kind: sort.Field.Kind, desc: sort.Desc, limit: limit}
-	m.Each(func(row int) bool {
-		if !hasAfter || top.beyond(row, kv, afterID) {
+	o := newRowOrder(w, sortCol, sort.Field.Kind, sort.Desc)
+	if hasAfter {
+		o.setKey(kv, afterID)
+	}
+	top := &topK{o: o, limit: limit}
+	visit := func(row int) bool {
+		if !hasAfter || o.afterKey(row) {
 			top.offer(row)
 		}
 		return true
-	})
+	}
+	// Rows are numbered roughly in creation order: visiting them in the
+	// sort's direction makes most rows lose to the current last of the
+	// page at the first comparison when sorting by creation.
+	if sort.Desc {
+		m.EachReverse(visit)
+	} else {
+		m.Each(visit)
+	}
 	for _, row := range top.rows {
 		res.ids = append(res.ids, hex.EncodeToString(w.ids[row][:]))
 	}
 	return res
 }
 
-// topK keeps the first limit rows in sort order: by value (absent last in
-// both directions), then by id, in the sort's direction.
-type topK struct {
-	w     *wsIndex
-	col   *indexCol // nil: by id alone
-	kind  query.Kind
-	desc  bool
-	limit int
-	rows  []int // sorted, at most limit
+// rowOrder is the order of search results over the rows of an index: by
+// the sort column's value, absent values last in both directions, then
+// by id, in the sort's direction. Comparisons read the column's typed
+// storage (dictionary codes are ranked once) and allocate nothing.
+type rowOrder struct {
+	w    *wsIndex
+	col  *query.Column // nil: by id alone
+	c    *indexCol
+	kind query.Kind
+	desc bool
+	// rank[code] orders a dictionary's values; generic is set when some
+	// values sit in Column.Other and must be compared boxed.
+	rank    []uint32
+	generic bool
+
+	// The keyset position: its value (nil: absent) and id, with, for a
+	// dictionary, each code's comparison to the value.
+	kv    any
+	kid   [12]byte
+	kvCmp []int8
 }
 
-// less reports whether row a comes before row b.
-func (t *topK) less(a, b int) bool {
-	if t.col != nil {
-		va, vb := t.col.value(a), t.col.value(b)
+func newRowOrder(w *wsIndex, c *indexCol, kind query.Kind, desc bool) *rowOrder {
+	o := &rowOrder{w: w, c: c, kind: kind, desc: desc}
+	if c == nil {
+		return o
+	}
+	o.col = &c.col
+	o.generic = len(o.col.Other) > 0
+	if o.col.Codes != nil && !o.generic {
+		dict := o.col.Dict
+		byValue := make([]int, len(dict))
+		for i := range byValue {
+			byValue[i] = i
+		}
+		slices.SortFunc(byValue, func(a, b int) int { return query.Compare(kind, dict[a], dict[b]) })
+		o.rank = make([]uint32, len(dict)+1)
+		r := uint32(0)
+		for i, d := range byValue {
+			if i == 0 || query.Compare(kind, dict[byValue[i-1]], dict[d]) != 0 {
+				r++
+			}
+			o.rank[d+1] = r
+		}
+	}
+	return o
+}
+
+// setKey sets the keyset position rows are compared to by afterKey.
+func (o *rowOrder) setKey(kv any, id [12]byte) {
+	o.kv, o.kid = kv, id
+	if o.rank != nil && kv != nil {
+		o.kvCmp = make([]int8, len(o.col.Dict)+1)
+		for i, v := range o.col.Dict {
+			o.kvCmp[i+1] = int8(query.Compare(o.kind, v, kv))
+		}
+	}
+}
+
+func (o *rowOrder) present(row int) bool {
+	switch {
+	case o.generic:
+		return o.c.value(row) != nil
+	case o.col.Codes != nil:
+		return row < len(o.col.Codes) && o.col.Codes[row] != 0
+	}
+	return o.col.Present.Has(row)
+}
+
+// cmpValues compares the present values of rows a and b.
+func (o *rowOrder) cmpValues(a, b int) int {
+	switch {
+	case o.generic:
+		return query.Compare(o.kind, o.c.value(a), o.c.value(b))
+	case o.rank != nil:
+		return cmp.Compare(o.rank[o.col.Codes[a]], o.rank[o.col.Codes[b]])
+	case o.col.Ints != nil:
+		return cmp.Compare(o.col.Ints[a], o.col.Ints[b])
+	}
+	return cmp.Compare(o.col.Floats[a], o.col.Floats[b])
+}
+
+// direct turns an ascending comparison into the sort's direction.
+func (o *rowOrder) direct(c int) int {
+	if o.desc {
+		return -c
+	}
+	return c
+}
+
+// compare orders rows a and b: negative when a comes first.
+func (o *rowOrder) compare(a, b int) int {
+	if o.col != nil {
+		pa, pb := o.present(a), o.present(b)
 		switch {
-		case va == nil && vb != nil:
-			return false
-		case va != nil && vb == nil:
-			return true
-		case va != nil:
-			if c := query.Compare(t.kind, va, vb); c != 0 {
-				return (c < 0) != t.desc
+		case pa && !pb:
+			return -1
+		case !pa && pb:
+			return 1
+		case pa:
+			if c := o.cmpValues(a, b); c != 0 {
+				return o.direct(c)
 			}
 		}
 	}
-	c := strings.Compare(string(t.w.ids[a][:]), string(t.w.ids[b][:]))
-	return (c < 0) != t.desc
+	return o.direct(bytes.Compare(o.w.ids[a][:], o.w.ids[b][:]))
+}
+
+// afterKey reports whether row comes after the keyset position.
+func (o *rowOrder) afterKey(row int) bool {
+	if o.col != nil {
+		p := o.present(row)
+		switch {
+		case p && o.kv == nil:
+			return false // present values come before the absent position
+		case !p && o.kv != nil:
+			return true // absent values come after every present one
+		case p:
+			var c int
+			switch {
+			case o.kvCmp != nil:
+				c = int(o.kvCmp[o.col.Codes[row]])
+			case !o.generic && o.col.Ints != nil:
+				if k, ok := o.kv.(int64); ok {
+					c = cmp.Compare(o.col.Ints[row], k)
+				} else {
+					c = query.Compare(o.kind, o.col.Ints[row], o.kv)
+				}
+			case !o.generic && o.col.Floats != nil:
+				if k, ok := o.kv.(float64); ok {
+					c = cmp.Compare(o.col.Floats[row], k)
+				} else {
+					c = query.Compare(o.kind, o.col.Floats[row], o.kv)
+				}
+			default:
+				c = query.Compare(o.kind, o.c.value(row), o.kv)
+			}
+			if c != 0 {
+				return o.direct(c) > 0
+			}
+		}
+	}
+	return o.direct(bytes.Compare(o.w.ids[row][:], o.kid[:])) > 0
+}
+
+// topK keeps the first limit rows in a rowOrder.
+type topK struct {
+	o     *rowOrder
+	limit int
+	rows  []int // in order, at most limit
 }
 
 func (t *topK) offer(row int) {
-	if len(t.rows) == t.limit && !t.less(row, t.rows[len(t.rows)-1]) {
+	if t.limit <= 0 || (len(t.rows) == t.limit && t.o.compare(row, t.rows[len(t.rows)-1]) >= 0) {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(t.rows, row, func(e, target int) int {
-		if t.less(e, target) {
-			return -1
-		}
-		return 1
-	})
+	i, _ := slices.BinarySearchFunc(t.rows, row, t.o.compare)
 	t.rows = slices.Insert(t.rows, i, row)
 	if len(t.rows) > t.limit {
 		t.rows = t.rows[:t.limit]
 	}
-}
-
-// beyond reports whether row comes after the keyset position (value kv,
-// id).
-func (t *topK) beyond(row int, kv any, id [12]byte) bool {
-	idAfter := func() bool {
-		c := strings.Compare(string(t.w.ids[row][:]), string(id[:]))
-		return c != 0 && (c > 0) != t.desc
-	}
-	if t.col == nil {
-		return idAfter()
-	}
-	v := t.col.value(row)
-	switch {
-	case kv == nil && v == nil:
-		return idAfter()
-	case kv == nil:
-		return false // present values come before the absent position
-	case v == nil:
-		return true // absent values come after every present one
-	}
-	c := query.Compare(t.kind, v, kv)
-	if c == 0 {
-		return idAfter()
-	}
-	return (c > 0) != t.desc
 }

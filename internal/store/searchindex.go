@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"maps"
 	"math"
 	"runtime/debug"
 	"slices"
@@ -255,6 +256,9 @@ func (w *wsIndex) has(d query.Dialect, fields []query.Field) bool {
 // refresh brings w up to date with the event log (at least to seq cur) and
 // loads the columns of fields it lacks. Called with w.mu held.
 func (w *wsIndex) refresh(ctx context.Context, r *Reader, workspaceID string, cur int64, fields []query.Field) error {
+	if w.broken {
+		return nil // SQL answers this workspace's searches
+	}
 	if w.built && w.seq < cur {
 		rebuild, err := w.catchUp(ctx, r, workspaceID)
 		if err != nil {
@@ -264,22 +268,35 @@ func (w *wsIndex) refresh(ctx context.Context, r *Reader, workspaceID string, cu
 			w.reset()
 		}
 	}
+	d := r.Dialect()
+	var singles []*indexCol
+	for _, f := range fields {
+		if f.Multi == nil && (!w.built || !w.has(d, []query.Field{f})) {
+			singles = append(singles, newIndexCol(f))
+		}
+	}
 	if !w.built {
-		if err := w.build(ctx, r, workspaceID); err != nil {
+		// The live contacts and the single-valued columns in one scan.
+		if err := w.build(ctx, r, workspaceID, singles); err != nil {
 			w.reset()
 			return err
 		}
+		singles = nil
 	}
 	if w.broken {
 		return nil
 	}
-	d := r.Dialect()
+	if err := w.loadSingles(ctx, r, workspaceID, singles, nil, false); err != nil {
+		return err
+	}
 	for _, f := range fields {
-		if w.has(d, []query.Field{f}) {
-			continue
-		}
-		if err := w.loadColumn(ctx, r, workspaceID, f, nil); err != nil {
-			return err
+		if f.Multi != nil && !w.has(d, []query.Field{f}) {
+			c := &indexMCol{field: f, index: map[any]int{}}
+			if err := w.loadMulti(ctx, r, workspaceID, c, nil); err != nil {
+				return err
+			}
+			c.used.Store(time.Now().UnixNano())
+			w.multi[columnKey(d, f)] = c
 		}
 	}
 	return nil
@@ -291,36 +308,20 @@ func (w *wsIndex) reset() {
 	w.ids, w.pos, w.live, w.single, w.multi = nil, nil, nil, nil, nil
 }
 
-// build loads the live contacts. The sequence is read first: whatever
-// changes after it is re-read when its event is applied.
-func (w *wsIndex) build(ctx context.Context, r *Reader, workspaceID string) error {
+// build loads the live contacts and the given columns. The sequence is
+// read first: whatever changes after it is re-read when its event is
+// applied.
+func (w *wsIndex) build(ctx context.Context, r *Reader, workspaceID string, cols []*indexCol) error {
 	w.pos = map[[12]byte]int32{}
 	w.single = map[string]*indexCol{}
 	w.multi = map[string]*indexMCol{}
 	if err := r.QueryRow(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID).Scan(&w.seq); err != nil {
 		return mapErr(err)
 	}
-	rows, err := r.Query(ctx, `SELECT c.id FROM contacts c WHERE `+liveContacts, workspaceID, false)
-	if err != nil {
+	if err := w.loadSingles(ctx, r, workspaceID, cols, nil, true); err != nil {
 		return err
 	}
-	defer rows.Close()
-	var id string
-	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			return mapErr(err)
-		}
-		row, ok := w.row(id, true)
-		if !ok {
-			w.broken = true
-			return nil
-		}
-		w.live.Set(row)
-	}
-	if err := rows.Err(); err != nil {
-		return mapErr(err)
-	}
-	w.built = true
+	w.built = true // broken or not: a broken index stays so until evicted
 	return nil
 }
 
@@ -533,13 +534,13 @@ func (w *wsIndex) reread(ctx context.Context, r *Reader, workspaceID string, ids
 			}
 		}
 	}
-	for _, c := range w.single {
-		if err := w.loadColumn(ctx, r, workspaceID, c.field, ids); err != nil {
+	if len(w.single) > 0 {
+		if err := w.loadSingles(ctx, r, workspaceID, slices.Collect(maps.Values(w.single)), ids, false); err != nil {
 			return err
 		}
 	}
 	for _, c := range w.multi {
-		if err := w.loadColumn(ctx, r, workspaceID, c.field, ids); err != nil {
+		if err := w.loadMulti(ctx, r, workspaceID, c, ids); err != nil {
 			return err
 		}
 	}
@@ -550,35 +551,77 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// loadColumn reads f's values for the live contacts (ids nil: all of
-// them, creating the column) or for the given contacts, into their rows.
-// Contacts the index does not know are skipped: they are newer than its
-// sequence and will be read when their event is applied.
-func (w *wsIndex) loadColumn(ctx context.Context, r *Reader, workspaceID string, f query.Field, ids []string) error {
+// loadSingles reads the values of single-valued columns, in one scan,
+// for the live contacts (ids nil: all of them, and the columns are then
+// new and added to w) or for the given contacts. With add, contacts get
+// rows and are marked live (building); otherwise contacts the index does
+// not know are skipped: they are newer than its sequence and will be read
+// when their event is applied.
+func (w *wsIndex) loadSingles(ctx context.Context, r *Reader, workspaceID string, cols []*indexCol, ids []string, add bool) error {
+	if len(cols) == 0 && !add {
+		return nil
+	}
 	d := r.Dialect()
-	key := columnKey(d, f)
-	var q string
-	args := []any{workspaceID, false}
-	if f.Multi != nil {
-		q = `SELECT c.id, ` + f.Multi.Expr[d] + ` FROM contacts c, ` + f.Multi.From + ` WHERE ` + liveContacts + ` AND (` + f.Multi.Join + `)`
-	} else {
-		q = `SELECT c.id, ` + f.Expr[d] + ` FROM contacts c WHERE ` + liveContacts
+	q := `SELECT c.id`
+	for _, c := range cols {
+		q += `, ` + c.field.Expr[d]
 	}
-	if ids != nil {
-		q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
-		for _, id := range ids {
-			args = append(args, id)
+	q += ` FROM contacts c WHERE ` + liveContacts
+	args := w.idArgs(&q, workspaceID, ids)
+	rows, err := r.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	vals := make([]any, len(cols))
+	dest := append([]any{&id}, make([]any, len(cols))...)
+	for i := range vals {
+		dest[i+1] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return mapErr(err)
+		}
+		row, ok := w.row(id, add)
+		if !ok {
+			if add {
+				w.broken = true
+				return nil
+			}
+			continue
+		}
+		if add {
+			w.live.Set(row)
+		}
+		for i, c := range cols {
+			v := vals[i]
+			if b, isBytes := v.([]byte); isBytes {
+				v = string(b)
+			}
+			c.set(row, v)
 		}
 	}
-	var sc *indexCol
-	var mc *indexMCol
-	if f.Multi != nil {
-		if mc = w.multi[key]; mc == nil {
-			mc = &indexMCol{field: f, index: map[any]int{}}
-		}
-	} else if sc = w.single[key]; sc == nil {
-		sc = newIndexCol(f)
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
 	}
+	if ids == nil {
+		now := time.Now().UnixNano()
+		for _, c := range cols {
+			c.used.Store(now)
+			w.single[columnKey(d, c.field)] = c
+		}
+	}
+	return nil
+}
+
+// loadMulti reads a multi-valued column for the live contacts (ids nil)
+// or the given ones.
+func (w *wsIndex) loadMulti(ctx context.Context, r *Reader, workspaceID string, c *indexMCol, ids []string) error {
+	d := r.Dialect()
+	f := c.field
+	q := `SELECT c.id, ` + f.Multi.Expr[d] + ` FROM contacts c, ` + f.Multi.From + ` WHERE ` + liveContacts + ` AND (` + f.Multi.Join + `)`
+	args := w.idArgs(&q, workspaceID, ids)
 	rows, err := r.Query(ctx, q, args...)
 	if err != nil {
 		return err
@@ -591,32 +634,28 @@ func (w *wsIndex) loadColumn(ctx context.Context, r *Reader, workspaceID string,
 			return mapErr(err)
 		}
 		row, ok := w.row(id, false)
-		if !ok {
+		if !ok || v == nil {
 			continue
 		}
 		if b, isBytes := v.([]byte); isBytes {
 			v = string(b)
 		}
-		if sc != nil {
-			sc.set(row, v)
-		} else if v != nil {
-			mc.add(row, v)
+		c.add(row, v)
+	}
+	return mapErr(rows.Err())
+}
+
+// idArgs returns the arguments of liveContacts, and restricts q to ids
+// when given.
+func (w *wsIndex) idArgs(q *string, workspaceID string, ids []string) []any {
+	args := []any{workspaceID, false}
+	if ids != nil {
+		*q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return mapErr(err)
-	}
-	if ids == nil {
-		now := time.Now().UnixNano()
-		if sc != nil {
-			sc.used.Store(now)
-			w.single[key] = sc
-		} else {
-			mc.used.Store(now)
-			w.multi[key] = mc
-		}
-	}
-	return nil
+	return args
 }
 
 func newIndexCol(f query.Field) *indexCol {

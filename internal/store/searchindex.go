@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"math"
 	"runtime/debug"
@@ -567,43 +568,28 @@ func (w *wsIndex) loadSingles(ctx context.Context, r *Reader, workspaceID string
 		q += `, ` + c.field.Expr[d]
 	}
 	q += ` FROM contacts c WHERE ` + liveContacts
-	args := w.idArgs(&q, workspaceID, ids)
-	rows, err := r.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var id string
-	vals := make([]any, len(cols))
-	dest := append([]any{&id}, make([]any, len(cols))...)
-	for i := range vals {
-		dest[i+1] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return mapErr(err)
-		}
+	err := scanLive(ctx, r, q, workspaceID, ids, len(cols), func(id string, vals []any) error {
 		row, ok := w.row(id, add)
 		if !ok {
 			if add {
 				w.broken = true
-				return nil
+				return errBroken
 			}
-			continue
+			return nil
 		}
 		if add {
 			w.live.Set(row)
 		}
 		for i, c := range cols {
-			v := vals[i]
-			if b, isBytes := v.([]byte); isBytes {
-				v = string(b)
-			}
-			c.set(row, v)
+			c.set(row, vals[i])
 		}
+		return nil
+	})
+	if errors.Is(err, errBroken) {
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return mapErr(err)
+	if err != nil {
+		return err
 	}
 	if ids == nil {
 		now := time.Now().UnixNano()
@@ -621,41 +607,53 @@ func (w *wsIndex) loadMulti(ctx context.Context, r *Reader, workspaceID string, 
 	d := r.Dialect()
 	f := c.field
 	q := `SELECT c.id, ` + f.Multi.Expr[d] + ` FROM contacts c, ` + f.Multi.From + ` WHERE ` + liveContacts + ` AND (` + f.Multi.Join + `)`
-	args := w.idArgs(&q, workspaceID, ids)
+	return scanLive(ctx, r, q, workspaceID, ids, 1, func(id string, vals []any) error {
+		if row, ok := w.row(id, false); ok && vals[0] != nil {
+			c.add(row, vals[0])
+		}
+		return nil
+	})
+}
+
+// errBroken stops a scan that met an id the index cannot encode.
+var errBroken = errors.New("search index: contact id cannot be indexed")
+
+// scanLive runs q (selecting c.id and n values from live contacts, its
+// arguments those of liveContacts), restricted to ids when given, and
+// calls fn for each row with the values ([]byte turned into string).
+func scanLive(ctx context.Context, r *Reader, q, workspaceID string, ids []string, n int, fn func(id string, vals []any) error) error {
+	args := []any{workspaceID, false}
+	if ids != nil {
+		q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
 	rows, err := r.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var id string
-	var v any
+	vals := make([]any, n)
+	dest := append([]any{&id}, make([]any, n)...)
+	for i := range vals {
+		dest[i+1] = &vals[i]
+	}
 	for rows.Next() {
-		if err := rows.Scan(&id, &v); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return mapErr(err)
 		}
-		row, ok := w.row(id, false)
-		if !ok || v == nil {
-			continue
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
 		}
-		if b, isBytes := v.([]byte); isBytes {
-			v = string(b)
+		if err := fn(id, vals); err != nil {
+			return err
 		}
-		c.add(row, v)
 	}
 	return mapErr(rows.Err())
-}
-
-// idArgs returns the arguments of liveContacts, and restricts q to ids
-// when given.
-func (w *wsIndex) idArgs(q *string, workspaceID string, ids []string) []any {
-	args := []any{workspaceID, false}
-	if ids != nil {
-		*q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
-		for _, id := range ids {
-			args = append(args, id)
-		}
-	}
-	return args
 }
 
 func newIndexCol(f query.Field) *indexCol {

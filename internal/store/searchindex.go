@@ -568,7 +568,14 @@ func (w *wsIndex) loadSingles(ctx context.Context, r *Reader, workspaceID string
 		q += `, ` + c.field.Expr[d]
 	}
 	q += ` FROM contacts c WHERE ` + liveContacts
-	err := scanLive(ctx, r, q, workspaceID, ids, len(cols), func(id string, vals []any) error {
+	order := ""
+	if add {
+		// Rows numbered in id order, which is creation order: top-k by
+		// creation time (the default sort) then rejects most rows at
+		// the first comparison.
+		order = ` ORDER BY c.id`
+	}
+	err := scanLive(ctx, r, q, order, workspaceID, ids, len(cols), func(id string, vals []any) error {
 		row, ok := w.row(id, add)
 		if !ok {
 			if add {
@@ -607,7 +614,7 @@ func (w *wsIndex) loadMulti(ctx context.Context, r *Reader, workspaceID string, 
 	d := r.Dialect()
 	f := c.field
 	q := `SELECT c.id, ` + f.Multi.Expr[d] + ` FROM contacts c, ` + f.Multi.From + ` WHERE ` + liveContacts + ` AND (` + f.Multi.Join + `)`
-	return scanLive(ctx, r, q, workspaceID, ids, 1, func(id string, vals []any) error {
+	return scanLive(ctx, r, q, "", workspaceID, ids, 1, func(id string, vals []any) error {
 		if row, ok := w.row(id, false); ok && vals[0] != nil {
 			c.add(row, vals[0])
 		}
@@ -619,9 +626,10 @@ func (w *wsIndex) loadMulti(ctx context.Context, r *Reader, workspaceID string, 
 var errBroken = errors.New("search index: contact id cannot be indexed")
 
 // scanLive runs q (selecting c.id and n values from live contacts, its
-// arguments those of liveContacts), restricted to ids when given, and
-// calls fn for each row with the values ([]byte turned into string).
-func scanLive(ctx context.Context, r *Reader, q, workspaceID string, ids []string, n int, fn func(id string, vals []any) error) error {
+// arguments those of liveContacts), restricted to ids when given, then
+// order, and calls fn for each row with the values ([]byte turned into
+// string).
+func scanLive(ctx context.Context, r *Reader, q, order, workspaceID string, ids []string, n int, fn func(id string, vals []any) error) error {
 	args := []any{workspaceID, false}
 	if ids != nil {
 		q += ` AND c.id IN (` + placeholders(len(ids)) + `)`
@@ -629,7 +637,7 @@ func scanLive(ctx context.Context, r *Reader, q, workspaceID string, ids []strin
 			args = append(args, id)
 		}
 	}
-	rows, err := r.Query(ctx, q, args...)
+	rows, err := r.Query(ctx, q+order, args...)
 	if err != nil {
 		return err
 	}

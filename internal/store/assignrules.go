@@ -114,7 +114,8 @@ func nullID(id int64) any {
 }
 
 // Create stores a new rule and appends assignment_rule.created. A rule
-// without a priority (0) comes after every existing one.
+// without a priority (0) comes after every existing one; priorities start
+// at 1 and need not be unique (equal ones are tried by id).
 func (s *AssignmentRules) Create(ctx context.Context, r *assign.Rule) error {
 	now := time.Now().Unix()
 	r.CreatedAt, r.UpdatedAt = now, now

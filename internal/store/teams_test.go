@@ -168,7 +168,7 @@ func TestAssignmentRulesStore(t *testing.T) {
 		cond := json.RawMessage(`{"field":"source.body","operator":"~","value":"pricing"}`)
 		r1 := &assign.Rule{WorkspaceID: ws.ID, Name: "pricing", Condition: cond, TeamID: sales.ID}
 		r2 := &assign.Rule{WorkspaceID: ws.ID, Name: "vip", Condition: cond, AdminID: a1}
-		r0 := &assign.Rule{WorkspaceID: ws.ID, Name: "first", Condition: cond, AdminID: a1, Priority: -5}
+		r0 := &assign.Rule{WorkspaceID: ws.ID, Name: "tie", Condition: cond, AdminID: a1, Priority: 1}
 		for _, r := range []*assign.Rule{r1, r2, r0} {
 			if err := rules.Create(ctx, r); err != nil {
 				t.Fatal(err)
@@ -178,7 +178,7 @@ func TestAssignmentRulesStore(t *testing.T) {
 			t.Fatalf("default priorities %d, %d", r1.Priority, r2.Priority)
 		}
 		list, _ := rules.List(ctx, ws.ID)
-		if len(list) != 3 || list[0].ID != r0.ID || list[1].ID != r1.ID || list[2].ID != r2.ID {
+		if len(list) != 3 || list[0].ID != r1.ID || list[1].ID != r0.ID || list[2].ID != r2.ID { // ties by id
 			t.Fatalf("order %+v", list)
 		}
 		// Targets of another workspace are refused, nothing written.

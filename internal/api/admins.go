@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/team"
 	"github.com/parleyhq/parley/internal/workspace"
 )
 
@@ -11,18 +14,16 @@ func (s *Server) adminRoutes() {
 	s.handle("GET /me", s.getMe)
 	s.handle("GET /admins", s.listAdmins)
 	s.handle("GET /admins/{id}", s.getAdmin)
+	s.handle("PUT /admins/{id}/away", s.setAway)
 }
 
-func adminJSON(a *workspace.Admin) map[string]any {
-	var avatar any
-	if a.Avatar != "" {
-		avatar = a.Avatar
+// adminJSON renders an admin with their team ids.
+func (s *Server) adminJSON(r *http.Request, a *workspace.Admin) (map[string]any, error) {
+	teams, err := s.teams.AdminTeamIDs(r.Context(), a.WorkspaceID)
+	if err != nil {
+		return nil, err
 	}
-	return map[string]any{
-		"type": "admin", "id": strconv.FormatInt(a.ID, 10), "name": a.Name, "email": a.Email,
-		"job_title": a.JobTitle, "away_mode_enabled": a.AwayModeEnabled, "away_mode_reassign": a.AwayModeReassign,
-		"has_inbox_seat": true, "team_ids": []int64{}, "avatar": avatar,
-	}
+	return team.Admin(a, teams[a.ID]), nil
 }
 
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
@@ -44,7 +45,10 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 	if a.Avatar != "" {
 		img = a.Avatar
 	}
-	out := adminJSON(a)
+	out, err := s.adminJSON(r, a)
+	if err != nil {
+		return err
+	}
 	out["avatar"] = map[string]any{"type": "avatar", "image_url": img}
 	out["email_verified"] = true
 	out["app"] = map[string]any{
@@ -56,13 +60,18 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.workspaces.Admins(r.Context(), authOf(r.Context()).WorkspaceID)
+	ws := authOf(r.Context()).WorkspaceID
+	list, err := s.workspaces.Admins(r.Context(), ws)
+	if err != nil {
+		return err
+	}
+	teams, err := s.teams.AdminTeamIDs(r.Context(), ws)
 	if err != nil {
 		return err
 	}
 	out := make([]any, 0, len(list))
 	for _, a := range list {
-		out = append(out, adminJSON(a))
+		out = append(out, team.Admin(a, teams[a.ID]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": "admin.list", "admins": out})
 	return nil
@@ -80,6 +89,48 @@ func (s *Server) getAdmin(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, adminJSON(a))
+	out, err := s.adminJSON(r, a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// setAway is PUT /admins/{id}/away. Going away with away_mode_reassign
+// sends the admin's open conversations back through their teams'
+// distribution; coming back hands their teams' waiting conversations out.
+// Parley has no away status reasons, so away_status_reason_id must be
+// absent or null.
+func (s *Server) setAway(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		AwayModeEnabled    opt[bool]            `json:"away_mode_enabled"`
+		AwayModeReassign   opt[bool]            `json:"away_mode_reassign"`
+		AwayStatusReasonID opt[json.RawMessage] `json:"away_status_reason_id"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if !in.AwayModeEnabled.Set || in.AwayModeEnabled.Null {
+		return missing("away_mode_enabled")
+	}
+	if !in.AwayModeReassign.Set || in.AwayModeReassign.Null {
+		return missing("away_mode_reassign")
+	}
+	if in.AwayStatusReasonID.Set && !in.AwayStatusReasonID.Null {
+		return fieldErr("away_status_reason_id", "Away status reason not found: this workspace has none")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return notFound("admin_not_found", "Admin for admin_id not found")
+	}
+	a, teamIDs, err := s.teams.SetAway(r.Context(), authOf(r.Context()).WorkspaceID, id, in.AwayModeEnabled.Value, in.AwayModeReassign.Value)
+	if store.IsMissing(err, "admin") {
+		return notFound("admin_not_found", "Admin for admin_id not found")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, team.Admin(a, teamIDs))
 	return nil
 }

@@ -50,6 +50,7 @@ type Server struct {
 	mux        *http.ServeMux
 	jobs       JobQueue
 	search     *store.Search
+	teams      *store.Teams
 
 	literalRoutes []literalRoute
 }
@@ -84,6 +85,7 @@ func New(db *store.DB, opts Options, jobs JobQueue) *Server {
 		workspaces: store.NewWorkspaces(db),
 		contacts:   store.NewContacts(db),
 		attributes: store.NewAttributes(db),
+		teams:      store.NewTeams(db),
 		limiter:    newLimiter(opts.RateLimit),
 		mux:        http.NewServeMux(),
 		jobs:       jobs,
@@ -183,6 +185,7 @@ func (s *Server) routes() {
 	s.segmentRoutes()
 	s.searchRoutes()
 	s.importRoutes()
+	s.teamRoutes()
 }
 
 // versions accepted in Intercom-Version.

@@ -389,8 +389,14 @@ func effectOf(topic string) topicEffect {
 		strings.HasPrefix(topic, "company.tag."), strings.HasPrefix(topic, "segment."),
 		strings.HasPrefix(topic, "data_attribute."), strings.HasPrefix(topic, "event."):
 		return effectNone
+	case strings.HasPrefix(topic, "company."), strings.HasPrefix(topic, "tag."):
+		// A topic of the data platform this index does not know yet:
+		// start over rather than guess.
+		return effectUnknown
 	}
-	return effectUnknown
+	// Other aggregates (conversations, teams, tickets, …) never change a
+	// contact's searchable fields without also appending a contact event.
+	return effectNone
 }
 
 // eventContactIDs extracts, per dialect, the contact ids an event item

@@ -183,6 +183,7 @@ func (s *Server) routes() {
 	s.segmentRoutes()
 	s.searchRoutes()
 	s.importRoutes()
+	s.conversationRoutes()
 }
 
 // versions accepted in Intercom-Version.

@@ -453,3 +453,46 @@ func TestConversationSnoozeThroughAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestConversationConcurrentReplies: replies racing on one conversation
+// are all kept, with exact counts and one event each.
+func TestConversationConcurrentReplies(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		uid := str(e.do("POST", "/contacts", map[string]any{"email": "ada@example.com"}).ok(t)["id"])
+		id := e.startConversation(uid, "help")
+		const n = 16
+		errs := make(chan string, n)
+		for i := range n {
+			go func() {
+				body := map[string]any{"message_type": "comment", "type": "admin", "admin_id": e.owner.ID, "body": fmt.Sprint("reply ", i)}
+				if i%2 == 1 {
+					body = map[string]any{"message_type": "comment", "type": "user", "intercom_user_id": uid, "body": fmt.Sprint("reply ", i)}
+				}
+				r := e.doAs(e.token, "POST", "/conversations/"+id+"/reply", body, nil)
+				if r.Status != 200 {
+					errs <- string(r.Raw)
+					return
+				}
+				errs <- ""
+			}()
+		}
+		for range n {
+			if msg := <-errs; msg != "" {
+				t.Fatal(msg)
+			}
+		}
+		c := e.do("GET", "/conversations/"+id, nil).ok(t)
+		if len(partsOf(t, c)) != n || stat(c, "count_conversation_parts") != float64(n) {
+			t.Fatalf("%d parts, count_conversation_parts %v, want %d", len(partsOf(t, c)), stat(c, "count_conversation_parts"), n)
+		}
+		replies := 0
+		for _, tp := range e.eventTopics(e.ws.ID) {
+			if tp == "conversation.admin.replied" || tp == "conversation.user.replied" {
+				replies++
+			}
+		}
+		if replies != n {
+			t.Fatalf("%d reply events, want %d", replies, n)
+		}
+	})
+}

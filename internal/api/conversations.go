@@ -64,7 +64,6 @@ func (h *conversationAPI) decodeFor(w http.ResponseWriter, r *http.Request, in a
 	return id, nil
 }
 
-
 // view renders c in the request's version (and display_as).
 func view(r *http.Request, c *conversation.Conversation, parts bool) conversation.View {
 	return conversation.View{C: c, V216: authOf(r.Context()).AtLeast(16), Parts: parts,

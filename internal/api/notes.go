@@ -40,6 +40,12 @@ func noteHTML(body string) string {
 	if noteTagRe.MatchString(body) {
 		return body
 	}
+	return textHTML(body)
+}
+
+// textHTML escapes plain text and wraps it in paragraphs (messages from
+// contacts, whose HTML is never kept).
+func textHTML(body string) string {
 	body = strings.ReplaceAll(body, "\r\n", "\n")
 	var b strings.Builder
 	for _, para := range noteParaRe.Split(body, -1) {

@@ -186,6 +186,7 @@ func (s *Server) routes() {
 	s.searchRoutes()
 	s.importRoutes()
 	s.teamRoutes()
+	s.conversationRoutes()
 }
 
 // versions accepted in Intercom-Version.

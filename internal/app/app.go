@@ -21,6 +21,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/api"
 	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/conversation/snooze"
 	"github.com/parleyhq/parley/internal/csvimport"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/jobs"
@@ -103,6 +104,7 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	}
 	worker := jobs.NewWorker(db)
 	worker.Handle(csvimport.Kind, csvimport.Handler(db, filepath.Join(cfg.DataDir, "imports")))
+	worker.Handle(snooze.Kind, snooze.Handler(store.NewConversations(db)))
 	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
 	srv := &http.Server{
 		Handler:           apiServer,

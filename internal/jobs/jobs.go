@@ -49,6 +49,12 @@ type Handler func(ctx context.Context, job *Job, progress func(result any) error
 
 // Enqueue adds a job inside tx.
 func Enqueue(ctx context.Context, tx *store.Tx, workspaceID, kind string, payload any) (int64, error) {
+	return EnqueueAt(ctx, tx, workspaceID, kind, payload, time.Now().Unix())
+}
+
+// EnqueueAt adds a job inside tx that no worker runs before runAt (Unix
+// seconds): timers such as a snoozed conversation's reopen.
+func EnqueueAt(ctx context.Context, tx *store.Tx, workspaceID, kind string, payload any, runAt int64) (int64, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return 0, err
@@ -56,7 +62,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, workspaceID, kind string, payloa
 	now := time.Now().Unix()
 	var id int64
 	err = tx.QueryRow(ctx, `INSERT INTO jobs (workspace_id, kind, state, payload, result, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, '{}', ?, ?, ?) RETURNING id`,
-		workspaceID, kind, Pending, string(b), now, now, now).Scan(&id)
+		workspaceID, kind, Pending, string(b), runAt, now, now).Scan(&id)
 	return id, store.MapErr(err)
 }
 

@@ -1,0 +1,458 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/eventlog"
+	"github.com/parleyhq/parley/internal/query"
+)
+
+// Conversations is the SQL store of conversations, their parts,
+// participants and tags. Every change goes through the rules of package
+// conversation and appends its events in the same transaction.
+type Conversations struct {
+	db *DB
+	// OnSnooze, when set, runs inside the transaction that snoozed a
+	// conversation (part is the snoozed part): it schedules the reopen.
+	OnSnooze func(ctx context.Context, tx *Tx, c *conversation.Conversation, part *conversation.Part) error
+}
+
+// NewConversations returns the conversation store.
+func NewConversations(db *DB) *Conversations { return &Conversations{db: db} }
+
+const convCols = `id, workspace_id, state, read, title, priority, admin_assignee_id, team_assignee_id,
+ snoozed_until, waiting_since, created_at, updated_at, custom_attributes, source_type, source_delivered_as,
+ source_subject, source_body, source_author, source_url, source_attachments, rating, statistics`
+
+func scanConversation(row interface{ Scan(...any) error }) (*conversation.Conversation, error) {
+	c := &conversation.Conversation{}
+	var custom, author, attachments, stats []byte
+	var rating *string
+	err := row.Scan(&c.ID, &c.WorkspaceID, &c.State, &c.Read, &c.Title, &c.Priority, &c.AdminAssigneeID, &c.TeamAssigneeID,
+		&c.SnoozedUntil, &c.WaitingSince, &c.CreatedAt, &c.UpdatedAt, &custom, &c.Source.Type, &c.Source.DeliveredAs,
+		&c.Source.Subject, &c.Source.Body, &author, &c.Source.URL, &attachments, &rating, &stats)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if err := decodeCustom(custom, &c.CustomAttributes); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(author, &c.Source.Author); err != nil {
+		return nil, fmt.Errorf("conversation %d source author: %w", c.ID, err)
+	}
+	if err := json.Unmarshal(attachments, &c.Source.Attachments); err != nil {
+		return nil, fmt.Errorf("conversation %d source attachments: %w", c.ID, err)
+	}
+	if err := json.Unmarshal(stats, &c.Stats); err != nil {
+		return nil, fmt.Errorf("conversation %d statistics: %w", c.ID, err)
+	}
+	if rating != nil {
+		c.Rating = &conversation.Rating{}
+		if err := json.Unmarshal([]byte(*rating), c.Rating); err != nil {
+			return nil, fmt.Errorf("conversation %d rating: %w", c.ID, err)
+		}
+	}
+	return c, nil
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func ratingText(r *conversation.Rating) *string {
+	if r == nil {
+		return nil
+	}
+	s := jsonText(r)
+	return &s
+}
+
+// inList returns "?, ?, …" for n arguments.
+func inList(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// loadRelated fills the participants, tags and teammates of cs (one
+// workspace) with one query each.
+func (s *Conversations) loadRelated(ctx context.Context, r Runner, workspaceID string, cs []*conversation.Conversation) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*conversation.Conversation, len(cs))
+	args := []any{workspaceID}
+	for _, c := range cs {
+		byID[c.ID] = c
+		c.Contacts, c.Tags, c.Teammates = []conversation.ContactRef{}, []conversation.Tag{}, []int64{}
+		args = append(args, c.ID)
+	}
+	in := inList(len(cs))
+	rows, err := r.Query(ctx, `SELECT cc.conversation_id, cc.contact_id, c.external_id FROM conversation_contacts cc
+ LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id
+ WHERE cc.workspace_id = ? AND cc.conversation_id IN (`+in+`) ORDER BY cc.conversation_id, cc.position`, args...)
+	if err != nil {
+		return err
+	}
+	err = eachRow(rows, func() error {
+		var id int64
+		var ref conversation.ContactRef
+		if err := rows.Scan(&id, &ref.ID, &ref.ExternalID); err != nil {
+			return err
+		}
+		byID[id].Contacts = append(byID[id].Contacts, ref)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = r.Query(ctx, `SELECT ct.conversation_id, ct.tag_id, t.name, ct.applied_at, ct.applied_by FROM conversation_tags ct
+ JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id
+ WHERE ct.workspace_id = ? AND ct.conversation_id IN (`+in+`) ORDER BY ct.conversation_id, ct.applied_at, ct.tag_id`, args...)
+	if err != nil {
+		return err
+	}
+	err = eachRow(rows, func() error {
+		var id int64
+		var t conversation.Tag
+		if err := rows.Scan(&id, &t.ID, &t.Name, &t.AppliedAt, &t.AppliedBy); err != nil {
+			return err
+		}
+		byID[id].Tags = append(byID[id].Tags, t)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = r.Query(ctx, `SELECT conversation_id, author_id FROM conversation_parts
+ WHERE workspace_id = ? AND conversation_id IN (`+in+`) AND author_type = 'admin'
+ GROUP BY conversation_id, author_id ORDER BY conversation_id, min(id)`, args...)
+	if err != nil {
+		return err
+	}
+	return eachRow(rows, func() error {
+		var id int64
+		var admin string
+		if err := rows.Scan(&id, &admin); err != nil {
+			return err
+		}
+		var n int64
+		if _, err := fmt.Sscan(admin, &n); err == nil {
+			byID[id].Teammates = append(byID[id].Teammates, n)
+		}
+		return nil
+	})
+}
+
+// eachRow calls fn for every row and closes rows.
+func eachRow(rows interface {
+	Next() bool
+	Err() error
+	Close() error
+}, fn func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(); err != nil {
+			return mapErr(err)
+		}
+	}
+	return mapErr(rows.Err())
+}
+
+const partCols = `id, part_type, body, author_type, author_id, author_name, author_email, assigned_to, state, metadata, attachments, created_at, updated_at`
+
+func scanPart(row interface{ Scan(...any) error }) (*conversation.Part, error) {
+	p := &conversation.Part{}
+	var assigned, metadata *string
+	var attachments []byte
+	if err := row.Scan(&p.ID, &p.Type, &p.Body, &p.Author.Type, &p.Author.ID, &p.Author.Name, &p.Author.Email,
+		&assigned, &p.State, &metadata, &attachments, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if assigned != nil {
+		p.AssignedTo = &conversation.Ref{}
+		if err := json.Unmarshal([]byte(*assigned), p.AssignedTo); err != nil {
+			return nil, err
+		}
+	}
+	if metadata != nil {
+		p.Metadata = &conversation.Metadata{}
+		if err := json.Unmarshal([]byte(*metadata), p.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	return p, json.Unmarshal(attachments, &p.Attachments)
+}
+
+// loadParts loads the most recent MaxParts parts, oldest first.
+func (s *Conversations) loadParts(ctx context.Context, r Runner, c *conversation.Conversation) error {
+	rows, err := r.Query(ctx, `SELECT `+partCols+` FROM conversation_parts WHERE workspace_id = ? AND conversation_id = ? ORDER BY id DESC LIMIT ?`,
+		c.WorkspaceID, c.ID, conversation.MaxParts)
+	if err != nil {
+		return err
+	}
+	c.Parts = []*conversation.Part{}
+	err = eachRow(rows, func() error {
+		p, err := scanPart(rows)
+		if err == nil {
+			c.Parts = append(c.Parts, p)
+		}
+		return err
+	})
+	slices.Reverse(c.Parts)
+	c.PartsTotal = c.Stats.CountConversationParts
+	return err
+}
+
+func (s *Conversations) getIn(ctx context.Context, r Runner, workspaceID string, id int64, lock bool) (*conversation.Conversation, error) {
+	q := `SELECT ` + convCols + ` FROM conversations WHERE workspace_id = ? AND id = ?`
+	if lock && r.Dialect() == query.Postgres {
+		q += ` FOR UPDATE`
+	}
+	c, err := scanConversation(r.QueryRow(ctx, q, workspaceID, id))
+	if err != nil {
+		return nil, err
+	}
+	return c, s.loadRelated(ctx, r, workspaceID, []*conversation.Conversation{c})
+}
+
+// Get loads a conversation with its most recent parts.
+func (s *Conversations) Get(ctx context.Context, workspaceID string, id int64) (*conversation.Conversation, error) {
+	r := s.db.Read()
+	c, err := s.getIn(ctx, r, workspaceID, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.loadParts(ctx, r, c)
+}
+
+// List returns conversations with id < before (0: from the newest), newest
+// first, without parts, and the workspace's total.
+func (s *Conversations) List(ctx context.Context, workspaceID string, before int64, limit int) ([]*conversation.Conversation, int, error) {
+	r := s.db.Read()
+	var total int
+	if err := r.QueryRow(ctx, `SELECT count(*) FROM conversations WHERE workspace_id = ?`, workspaceID).Scan(&total); err != nil {
+		return nil, 0, mapErr(err)
+	}
+	q := `SELECT ` + convCols + ` FROM conversations WHERE workspace_id = ?`
+	args := []any{workspaceID}
+	if before > 0 {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	rows, err := r.Query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*conversation.Conversation
+	err = eachRow(rows, func() error {
+		c, err := scanConversation(rows)
+		if err == nil {
+			out = append(out, c)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, s.loadRelated(ctx, r, workspaceID, out)
+}
+
+// LastForContact returns the id of the conversation of a contact updated
+// most recently (the reply id "last").
+func (s *Conversations) LastForContact(ctx context.Context, workspaceID, contactID string) (int64, error) {
+	var id int64
+	err := s.db.Read().QueryRow(ctx, `SELECT c.id FROM conversation_contacts cc
+ JOIN conversations c ON c.workspace_id = cc.workspace_id AND c.id = cc.conversation_id
+ WHERE cc.workspace_id = ? AND cc.contact_id = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 1`, workspaceID, contactID).Scan(&id)
+	return id, mapErr(err)
+}
+
+// Create inserts a new conversation (built by conversation.NewFromContact)
+// with its participants and appends the change's events.
+func (s *Conversations) Create(ctx context.Context, c *conversation.Conversation, ch *conversation.Change) error {
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO conversations (workspace_id, state, read, title, priority, admin_assignee_id, team_assignee_id,
+ snoozed_until, waiting_since, created_at, updated_at, custom_attributes, source_type, source_delivered_as,
+ source_subject, source_body, source_author, source_url, source_attachments, rating, statistics)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			c.WorkspaceID, c.State, c.Read, c.Title, c.Priority, c.AdminAssigneeID, c.TeamAssigneeID,
+			c.SnoozedUntil, c.WaitingSince, c.CreatedAt, c.UpdatedAt, encodeCustom(c.CustomAttributes), c.Source.Type, c.Source.DeliveredAs,
+			c.Source.Subject, c.Source.Body, jsonText(c.Source.Author), c.Source.URL, jsonText(c.Source.Attachments), ratingText(c.Rating), jsonText(c.Stats)).Scan(&c.ID)
+		if err != nil {
+			return mapErr(err)
+		}
+		for _, ref := range c.Contacts {
+			if err := s.addContact(ctx, tx, c, ref.ID); err != nil {
+				return err
+			}
+		}
+		if c.Tags == nil {
+			c.Tags, c.Teammates = []conversation.Tag{}, []int64{}
+		}
+		return s.record(ctx, tx, c, ch)
+	})
+}
+
+func (s *Conversations) addContact(ctx context.Context, tx *Tx, c *conversation.Conversation, contactID string) error {
+	// position keeps the order participants joined in.
+	_, err := tx.Exec(ctx, `INSERT INTO conversation_contacts (workspace_id, conversation_id, contact_id, position, created_at)
+ SELECT ?, ?, ?, COALESCE(max(position), 0) + 1, ? FROM conversation_contacts WHERE workspace_id = ? AND conversation_id = ?`,
+		c.WorkspaceID, c.ID, contactID, time.Now().Unix(), c.WorkspaceID, c.ID)
+	return err
+}
+
+// record inserts the change's parts and appends its events, each carrying
+// the conversation with the parts of this change (as Intercom's webhooks do).
+func (s *Conversations) record(ctx context.Context, tx *Tx, c *conversation.Conversation, ch *conversation.Change) error {
+	for _, p := range ch.Parts {
+		var assigned, metadata *string
+		if p.AssignedTo != nil {
+			a := jsonText(p.AssignedTo)
+			assigned = &a
+		}
+		if p.Metadata != nil {
+			m := jsonText(p.Metadata)
+			metadata = &m
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO conversation_parts (workspace_id, conversation_id, part_type, body, author_type, author_id, author_name, author_email,
+ assigned_to, state, metadata, attachments, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			c.WorkspaceID, c.ID, p.Type, p.Body, p.Author.Type, p.Author.ID, p.Author.Name, p.Author.Email,
+			assigned, p.State, metadata, jsonText(p.Attachments), p.CreatedAt, p.UpdatedAt).Scan(&p.ID)
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	view := *c
+	view.Parts, view.PartsTotal = ch.Parts, len(ch.Parts)
+	if view.Parts == nil {
+		view.Parts = []*conversation.Part{}
+	}
+	for _, topic := range ch.Topics {
+		if _, err := eventlog.Append(ctx, tx, c.WorkspaceID, topic, conversation.View{C: &view, Parts: true}); err != nil {
+			return err
+		}
+	}
+	if ch.Snoozed && s.OnSnooze != nil {
+		return s.OnSnooze(ctx, tx, c, ch.Parts[len(ch.Parts)-1])
+	}
+	return nil
+}
+
+func (s *Conversations) save(ctx context.Context, tx *Tx, c *conversation.Conversation) error {
+	_, err := tx.Exec(ctx, `UPDATE conversations SET state = ?, read = ?, title = ?, priority = ?, admin_assignee_id = ?, team_assignee_id = ?,
+ snoozed_until = ?, waiting_since = ?, updated_at = ?, custom_attributes = ?, rating = ?, statistics = ? WHERE workspace_id = ? AND id = ?`,
+		c.State, c.Read, c.Title, c.Priority, c.AdminAssigneeID, c.TeamAssigneeID,
+		c.SnoozedUntil, c.WaitingSince, c.UpdatedAt, encodeCustom(c.CustomAttributes), ratingText(c.Rating), jsonText(c.Stats), c.WorkspaceID, c.ID)
+	return err
+}
+
+// Change loads a conversation for update, applies fn (a rule of package
+// conversation) and, unless the change is empty, saves the conversation,
+// its new parts and events in one transaction. It returns the conversation
+// as changed (parts: those of the change).
+func (s *Conversations) Change(ctx context.Context, workspaceID string, id int64, fn func(c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, func(_ *Tx, c *conversation.Conversation) (*conversation.Change, error) { return fn(c) })
+}
+
+func (s *Conversations) change(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
+	var out *conversation.Conversation
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		c, err := s.getIn(ctx, tx, workspaceID, id, true)
+		if err != nil {
+			return err
+		}
+		ch, err := fn(tx, c)
+		if err != nil {
+			return err
+		}
+		out = c
+		if ch.Empty() {
+			return nil
+		}
+		if err := s.save(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, c, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AddContact makes a contact a participant.
+func (s *Conversations) AddContact(ctx context.Context, workspaceID string, id int64, admin conversation.Author, contactID string) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		var ext *string
+		if err := tx.QueryRow(ctx, `SELECT external_id FROM contacts WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, workspaceID, contactID).Scan(&ext); err != nil {
+			if err = mapErr(err); errors.Is(err, ErrNotFound) {
+				return nil, &MissingError{Kind: "contact"}
+			}
+			return nil, err
+		}
+		ch := c.AddContact(admin, conversation.ContactRef{ID: contactID, ExternalID: ext}, time.Now().Unix())
+		if ch.Empty() {
+			return ch, nil
+		}
+		return ch, s.addContact(ctx, tx, c, contactID)
+	})
+}
+
+// RemoveContact removes a participant (never the last one).
+func (s *Conversations) RemoveContact(ctx context.Context, workspaceID string, id int64, admin conversation.Author, contactID string) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		ch, err := c.RemoveContact(admin, contactID, time.Now().Unix())
+		if err != nil {
+			return nil, err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM conversation_contacts WHERE workspace_id = ? AND conversation_id = ? AND contact_id = ?`, workspaceID, id, contactID)
+		return ch, err
+	})
+}
+
+// AddTag applies a tag of the workspace and returns it as applied.
+func (s *Conversations) AddTag(ctx context.Context, workspaceID string, id, tagID, adminID int64) (*conversation.Tag, error) {
+	var applied *conversation.Tag
+	_, err := s.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		t := conversation.Tag{ID: tagID, AppliedBy: &adminID}
+		if err := tx.QueryRow(ctx, `SELECT name FROM tags WHERE workspace_id = ? AND id = ?`, workspaceID, tagID).Scan(&t.Name); err != nil {
+			if err = mapErr(err); errors.Is(err, ErrNotFound) {
+				return nil, &MissingError{Kind: "tag"}
+			}
+			return nil, err
+		}
+		now := time.Now().Unix()
+		ch := c.AddTag(t, now)
+		i := slices.IndexFunc(c.Tags, func(x conversation.Tag) bool { return x.ID == tagID })
+		applied = &c.Tags[i]
+		if ch.Empty() {
+			return ch, nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO conversation_tags (workspace_id, conversation_id, tag_id, applied_at, applied_by) VALUES (?, ?, ?, ?, ?)`,
+			workspaceID, id, tagID, now, adminID)
+		return ch, err
+	})
+	return applied, err
+}
+
+// RemoveTag removes a tag from the conversation and returns it.
+func (s *Conversations) RemoveTag(ctx context.Context, workspaceID string, id, tagID int64) (*conversation.Tag, error) {
+	var removed *conversation.Tag
+	_, err := s.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		i := slices.IndexFunc(c.Tags, func(x conversation.Tag) bool { return x.ID == tagID })
+		if i < 0 {
+			return nil, &MissingError{Kind: "tag"}
+		}
+		t := c.Tags[i]
+		removed = &t
+		ch, _ := c.RemoveTag(tagID, time.Now().Unix())
+		_, err := tx.Exec(ctx, `DELETE FROM conversation_tags WHERE workspace_id = ? AND conversation_id = ? AND tag_id = ?`, workspaceID, id, tagID)
+		return ch, err
+	})
+	return removed, err
+}

@@ -29,46 +29,56 @@ type welcomeFrame struct {
 	After       int64  `json:"after"`
 }
 
-// Serve delivers sub's events on ws until the connection ends, reading
-// (and discarding) what the client sends so that pings, pongs and close
-// frames are answered. It owns ws and closes it.
+// Serve starts delivering sub's events on ws and returns; the connection
+// then lives on its own: a goroutine reads (and discards) what the client
+// sends, so that pings, pongs and close frames are answered, until the
+// connection ends. The hub owns ws from here on and closes it; the caller's
+// goroutine (an HTTP handler whose stack grew while authenticating) is
+// released, which keeps an idle connection small.
 func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, sub Subscription) error {
-	defer ws.CloseNow()
 	ws.SetReadLimit(4 << 10)
 	c := &conn{hub: h, ws: ws, workspace: sub.Workspace, filter: sub.Filter, sent: sub.After}
 	c.alive.Store(time.Now().UnixNano())
 	welcome, _ := json.Marshal(welcomeFrame{Type: "welcome", WorkspaceID: sub.Workspace, After: sub.After})
 	if err := c.write(welcome); err != nil {
+		ws.CloseNow()
 		return err
 	}
 	if err := h.watch(ctx, sub.Workspace); err != nil {
 		ws.Close(websocket.StatusInternalError, "event log unavailable")
 		return err
 	}
-	defer h.unwatch(sub.Workspace)
 	c.shard = h.shards[h.next.Add(1)%uint64(len(h.shards))]
 	select {
 	case c.shard.cmds <- register{c}:
 	case <-h.ctx.Done():
+		h.unwatch(sub.Workspace)
+		ws.CloseNow()
 		return h.ctx.Err()
 	}
+	go c.readLoop()
+	return nil
+}
+
+// readLoop reads until the connection ends, then lets the hub forget it.
+func (c *conn) readLoop() {
 	defer func() {
+		c.close(websocket.StatusNormalClosure, "")
 		select {
 		case c.shard.cmds <- unregister{c}:
-		case <-h.ctx.Done():
+		case <-c.hub.ctx.Done():
 		}
+		c.hub.unwatch(c.workspace)
 	}()
 	for {
-		_, r, err := ws.Reader(h.ctx)
+		_, r, err := c.ws.Reader(c.hub.ctx)
 		if err != nil {
-			c.close(websocket.StatusNormalClosure, "")
-			return nil
+			return
 		}
 		c.alive.Store(time.Now().UnixNano())
 		// Clients have nothing to say yet: discard what they send.
 		if _, err := io.Copy(io.Discard, r); err != nil {
-			c.close(websocket.StatusNormalClosure, "")
-			return nil
+			return
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/attribute"
 	"github.com/parleyhq/parley/internal/ids"
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/workspace"
 )
@@ -36,6 +37,8 @@ type Options struct {
 	// SearchIndexIdle is how long the contact search index keeps what no
 	// search has used; zero or less turns the index off (SQL only).
 	SearchIndexIdle time.Duration
+	// Realtime serves GET /realtime; nil turns the endpoint off.
+	Realtime *realtime.Hub
 }
 
 // Server holds what the handlers need.
@@ -187,6 +190,7 @@ func (s *Server) routes() {
 	s.importRoutes()
 	s.teamRoutes()
 	s.conversationRoutes()
+	s.realtimeRoutes()
 }
 
 // versions accepted in Intercom-Version.
@@ -281,7 +285,15 @@ var errUnauthorized = errf(http.StatusUnauthorized, "unauthorized", "Access Toke
 func (s *Server) authenticate(r *http.Request) (*workspace.Token, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" || len(token) > 512 {
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, errUnauthorized
+	}
+	return s.tokenFor(r.Context(), token)
+}
+
+// tokenFor checks an access token's value.
+func (s *Server) tokenFor(ctx context.Context, token string) (*workspace.Token, error) {
+	if strings.TrimSpace(token) == "" || len(token) > 512 {
 		return nil, errUnauthorized
 	}
 	hash := ids.HashToken(strings.TrimSpace(token))
@@ -289,7 +301,7 @@ func (s *Server) authenticate(r *http.Request) (*workspace.Token, error) {
 	if c, ok := s.tokens.Load(hash); ok && now.Before(c.(cachedToken).expires) {
 		return c.(cachedToken).tok, nil
 	}
-	tok, err := s.workspaces.TokenByHash(r.Context(), hash)
+	tok, err := s.workspaces.TokenByHash(ctx, hash)
 	if err != nil {
 		if err == store.ErrNotFound {
 			return nil, errUnauthorized

@@ -20,11 +20,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/parleyhq/parley/internal/api"
+	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/conversation/snooze"
 	"github.com/parleyhq/parley/internal/csvimport"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/jobs"
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/workspace"
 )
@@ -105,7 +107,15 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	worker := jobs.NewWorker(db)
 	worker.Handle(csvimport.Kind, csvimport.Handler(db, filepath.Join(cfg.DataDir, "imports")))
 	worker.Handle(snooze.Kind, snooze.Handler(store.NewConversations(db)))
-	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports")}, worker)
+	events, err := openBus(cfg)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	hub := realtime.New(realtime.DBLog{DB: db}, realtime.Options{})
+	events.Subscribe(hub)
+	db.OnCommit(func(last map[string]int64) { events.Publish(bus.FromCommit(last)) })
+	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports"), Realtime: hub}, worker)
 	srv := &http.Server{
 		Handler:           apiServer,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -132,6 +142,7 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr) })
 	}
 	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return optimizeEvery(gctx, db, time.Hour) })
 	g.Go(func() error {
 		<-gctx.Done()
@@ -141,6 +152,14 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		return srv.Shutdown(sctx)
 	})
 	return g.Wait()
+}
+
+// openBus is NATS when configured (several nodes), else in-process.
+func openBus(cfg *config.Config) (bus.Bus, error) {
+	if cfg.NATSURL == "" {
+		return bus.NewLocal(), nil
+	}
+	return bus.NewNATS(cfg.NATSURL, "")
 }
 
 func dialectName(db *store.DB) string {

@@ -16,6 +16,9 @@ import (
 type Tx interface {
 	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+	// Appended is told each workspace's last appended sequence, so that
+	// the commit can announce it (store.DB.OnCommit → the bus).
+	Appended(workspaceID string, seq int64)
 }
 
 // Reader is the part of store.Runner the log reads with.
@@ -51,6 +54,7 @@ func Append(ctx context.Context, tx Tx, workspaceID, topic string, item any) (in
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: append %s: %w", topic, err)
 	}
+	tx.Appended(workspaceID, seq)
 	return seq, nil
 }
 
@@ -88,6 +92,7 @@ func AppendMany(ctx context.Context, tx Tx, workspaceID string, entries []Entry)
 			return fmt.Errorf("eventlog: append: %w", err)
 		}
 	}
+	tx.Appended(workspaceID, last)
 	return nil
 }
 
@@ -109,4 +114,20 @@ func Since(ctx context.Context, r Reader, workspaceID string, after int64, limit
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Head returns a workspace's last sequence (0 before its first event).
+func Head(ctx context.Context, r Reader, workspaceID string) (int64, error) {
+	rows, err := r.Query(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var seq int64
+	if rows.Next() {
+		if err := rows.Scan(&seq); err != nil {
+			return 0, err
+		}
+	}
+	return seq, rows.Err()
 }

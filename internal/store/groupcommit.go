@@ -128,6 +128,7 @@ func (db *DB) runBatch(batch []*txReq) {
 	}
 	tx := &Tx{tx: sqlTx, dialect: db.Dialect, cache: db.writeStmts}
 	ok := 0
+	var appended map[string]int64 // of the functions that succeeded
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i].err = err
@@ -138,12 +139,19 @@ func (db *DB) runBatch(batch []*txReq) {
 			answer()
 			return
 		}
+		tx.appended = nil
 		results[i] = capture(func() error { return r.fn(tx) })
 		stmts := []string{`RELEASE parley_group`}
 		if results[i].err != nil || results[i].panicked != nil {
 			stmts = []string{`ROLLBACK TO parley_group`, `RELEASE parley_group`}
 		} else {
 			ok++
+			for ws, seq := range tx.appended {
+				if appended == nil {
+					appended = map[string]int64{}
+				}
+				appended[ws] = max(appended[ws], seq)
+			}
 		}
 		for _, stmt := range stmts {
 			if _, err := sqlTx.ExecContext(bg, stmt); err != nil {
@@ -161,6 +169,8 @@ func (db *DB) runBatch(batch []*txReq) {
 				results[i].err = mapErr(err)
 			}
 		}
+	} else {
+		db.committed(appended)
 	}
 	if len(tx.missed) > 0 {
 		db.writeStmts.prepareAll(bg, tx.missed)

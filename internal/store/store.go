@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -38,6 +39,19 @@ type DB struct {
 	writeStmts *stmtCache // SQLite only: statements prepared once, reused
 	readStmts  *stmtCache
 	commit     *committer // SQLite only: group commit of concurrent writes
+	onCommit   atomic.Pointer[func(last map[string]int64)]
+}
+
+// OnCommit sets fn to be called after every commit that appended events,
+// with the last sequence each workspace reached in it (the realtime bus).
+// fn runs on the committing goroutine and must not block.
+func (db *DB) OnCommit(fn func(last map[string]int64)) { db.onCommit.Store(&fn) }
+
+// committed reports a commit's appended events to the OnCommit hook.
+func (db *DB) committed(last map[string]int64) {
+	if fn := db.onCommit.Load(); fn != nil && len(last) > 0 {
+		(*fn)(last)
+	}
 }
 
 // Open opens the database named by url: a postgres:// (or postgresql://) URL
@@ -175,6 +189,20 @@ type Tx struct {
 	cache   *stmtCache           // the write pool's statement cache (SQLite)
 	stmts   map[string]*sql.Stmt // statements bound to this transaction
 	missed  []string             // texts to add to the cache once the transaction ends
+	// appended is the last event sequence appended per workspace, for
+	// the OnCommit hook.
+	appended map[string]int64
+}
+
+// Appended records that the transaction appended workspaceID's event seq
+// (eventlog calls it after each append).
+func (t *Tx) Appended(workspaceID string, seq int64) {
+	if seq > t.appended[workspaceID] {
+		if t.appended == nil {
+			t.appended = map[string]int64{}
+		}
+		t.appended[workspaceID] = seq
+	}
 }
 
 // prepared returns q as a statement bound to this transaction, prepared
@@ -310,7 +338,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 			return
 		}
-		err = mapErr(sqlTx.Commit())
+		if err = mapErr(sqlTx.Commit()); err == nil {
+			db.committed(tx.appended)
+		}
 	}()
 	return fn(tx)
 }

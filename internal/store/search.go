@@ -76,27 +76,25 @@ type SearchResult struct {
 // (nil: from the start), and the number of all matches.
 func (s *Search) Contacts(ctx context.Context, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (*SearchResult, error) {
 	r := s.db.Read()
+	where, fargs := f.SQL(r.Dialect())
+	base := liveContacts + ` AND ` + where
+	// Clipped: page appends to its own copy while the count reads this.
+	baseArgs := slices.Clip(append([]any{workspaceID, false}, fargs...))
 	if s.index != nil && indexable(f) {
 		ir, ok, err := s.index.search(ctx, r, workspaceID, f, sort, after, limit)
 		if err != nil {
 			return nil, err
 		}
-		if ok && ir.paged {
-			res := &SearchResult{Total: ir.total}
-			return res, s.load(ctx, r, res, workspaceID, ir.ids, sort)
-		}
 		if ok {
+			// The index counted; it chose the page too unless the sort
+			// is one only SQL orders right.
 			res := &SearchResult{Total: ir.total}
-			where, fargs := f.SQL(r.Dialect())
-			base := liveContacts + ` AND ` + where
-			return res, s.page(ctx, r, res, workspaceID, base, append([]any{workspaceID, false}, fargs...), sort, after, limit)
+			if ir.paged {
+				return res, s.load(ctx, r, res, workspaceID, ir.ids, sort)
+			}
+			return res, s.page(ctx, r, res, workspaceID, base, baseArgs, sort, after, limit)
 		}
 	}
-	d := r.Dialect()
-	where, fargs := f.SQL(d)
-	base := liveContacts + ` AND ` + where
-	// Clipped: page appends to its own copy while the count reads this.
-	baseArgs := slices.Clip(append([]any{workspaceID, false}, fargs...))
 
 	// The total and the page are independent scans: run them side by side.
 	res := &SearchResult{}

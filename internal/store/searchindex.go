@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleyhq/parley/internal/eventlog"
 	"github.com/parleyhq/parley/internal/query"
 )
 
@@ -161,8 +162,8 @@ func (x *searchIndex) search(ctx context.Context, r *Reader, workspaceID string,
 			_, _ = hex.Decode(afterID[:], []byte(after.ID))
 		}
 	}
-	var cur int64
-	if err := r.QueryRow(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID).Scan(&cur); err != nil {
+	cur, err := eventlog.Head(ctx, r, workspaceID)
+	if err != nil {
 		return res, false, mapErr(err)
 	}
 	w := x.workspace(workspaceID)
@@ -242,16 +243,19 @@ func (x *searchIndex) evict(id string, w *wsIndex) {
 // has reports whether every field has its column loaded.
 func (w *wsIndex) has(d query.Dialect, fields []query.Field) bool {
 	for _, f := range fields {
-		k := columnKey(d, f)
-		if f.Multi != nil {
-			if w.multi[k] == nil {
-				return false
-			}
-		} else if w.single[k] == nil {
+		if !w.hasField(d, f) {
 			return false
 		}
 	}
 	return true
+}
+
+func (w *wsIndex) hasField(d query.Dialect, f query.Field) bool {
+	k := columnKey(d, f)
+	if f.Multi != nil {
+		return w.multi[k] != nil
+	}
+	return w.single[k] != nil
 }
 
 // refresh brings w up to date with the event log (at least to seq cur) and
@@ -272,13 +276,13 @@ func (w *wsIndex) refresh(ctx context.Context, r *Reader, workspaceID string, cu
 	d := r.Dialect()
 	var singles []*indexCol
 	for _, f := range fields {
-		if f.Multi == nil && (!w.built || !w.has(d, []query.Field{f})) {
+		if f.Multi == nil && (!w.built || !w.hasField(d, f)) {
 			singles = append(singles, newIndexCol(f))
 		}
 	}
 	if !w.built {
 		// The live contacts and the single-valued columns in one scan.
-		if err := w.build(ctx, r, workspaceID, singles); err != nil {
+		if err := w.build(ctx, r, workspaceID, cur, singles); err != nil {
 			w.reset()
 			return err
 		}
@@ -291,7 +295,7 @@ func (w *wsIndex) refresh(ctx context.Context, r *Reader, workspaceID string, cu
 		return err
 	}
 	for _, f := range fields {
-		if f.Multi != nil && !w.has(d, []query.Field{f}) {
+		if f.Multi != nil && !w.hasField(d, f) {
 			c := &indexMCol{field: f, index: map[any]int{}}
 			if err := w.loadMulti(ctx, r, workspaceID, c, nil); err != nil {
 				return err
@@ -309,16 +313,14 @@ func (w *wsIndex) reset() {
 	w.ids, w.pos, w.live, w.single, w.multi = nil, nil, nil, nil, nil
 }
 
-// build loads the live contacts and the given columns. The sequence is
-// read first: whatever changes after it is re-read when its event is
+// build loads the live contacts and the given columns. seq was read before
+// the scan starts: whatever changes after it is re-read when its event is
 // applied.
-func (w *wsIndex) build(ctx context.Context, r *Reader, workspaceID string, cols []*indexCol) error {
+func (w *wsIndex) build(ctx context.Context, r *Reader, workspaceID string, seq int64, cols []*indexCol) error {
+	w.seq = seq
 	w.pos = map[[12]byte]int32{}
 	w.single = map[string]*indexCol{}
 	w.multi = map[string]*indexMCol{}
-	if err := r.QueryRow(ctx, `SELECT event_seq FROM workspaces WHERE id = ?`, workspaceID).Scan(&w.seq); err != nil {
-		return mapErr(err)
-	}
 	if err := w.loadSingles(ctx, r, workspaceID, cols, nil, true); err != nil {
 		return err
 	}
@@ -485,55 +487,17 @@ func (w *wsIndex) dropColumns(match func(query.Field) bool) {
 // reread loads the current state of some contacts: whether they are live,
 // and their value in every loaded column.
 func (w *wsIndex) reread(ctx context.Context, r *Reader, workspaceID string, ids []string) error {
-	in := placeholders(len(ids))
-	args := make([]any, 0, len(ids)+2)
-	args = append(args, workspaceID)
+	// Forget what is known of these contacts…
 	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := r.Query(ctx, `SELECT c.id FROM contacts c WHERE `+liveContacts+` AND c.id IN (`+in+`)`,
-		append([]any{workspaceID, false}, args[1:]...)...)
-	if err != nil {
-		return err
-	}
-	live := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return mapErr(err)
-		}
-		live[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return mapErr(err)
-	}
-	var touched []int
-	for _, id := range ids {
-		row, ok := w.row(id, live[id])
+		row, ok := w.row(id, false)
 		if !ok {
-			if live[id] {
-				w.broken = true
-				return nil
-			}
-			continue // never indexed and not live: nothing to do
+			continue // never indexed
 		}
-		if live[id] {
-			w.live.Set(row)
-		} else {
-			w.live.Clear(row)
-		}
-		touched = append(touched, row)
-	}
-	// Forget the old values, then load the current ones.
-	for _, c := range w.single {
-		for _, row := range touched {
+		w.live.Clear(row)
+		for _, c := range w.single {
 			c.set(row, nil)
 		}
-	}
-	for _, c := range w.multi {
-		for _, row := range touched {
+		for _, c := range w.multi {
 			for _, b := range c.rows {
 				if row>>6 < len(b) {
 					b.Clear(row)
@@ -541,10 +505,10 @@ func (w *wsIndex) reread(ctx context.Context, r *Reader, workspaceID string, ids
 			}
 		}
 	}
-	if len(w.single) > 0 {
-		if err := w.loadSingles(ctx, r, workspaceID, slices.Collect(maps.Values(w.single)), ids, false); err != nil {
-			return err
-		}
+	// …then read back the live ones (new ones get a row) in one scan of
+	// every single-valued column, and their related values.
+	if err := w.loadSingles(ctx, r, workspaceID, slices.Collect(maps.Values(w.single)), ids, true); err != nil || w.broken {
+		return err
 	}
 	for _, c := range w.multi {
 		if err := w.loadMulti(ctx, r, workspaceID, c, ids); err != nil {
@@ -560,10 +524,10 @@ func placeholders(n int) string {
 
 // loadSingles reads the values of single-valued columns, in one scan,
 // for the live contacts (ids nil: all of them, and the columns are then
-// new and added to w) or for the given contacts. With add, contacts get
-// rows and are marked live (building); otherwise contacts the index does
-// not know are skipped: they are newer than its sequence and will be read
-// when their event is applied.
+// new and added to w) or for the given ones. With add, the contacts read
+// are marked live, getting a row if new (building, re-reading); otherwise
+// contacts the index does not know are skipped: they are newer than its
+// sequence and will be read when their event is applied.
 func (w *wsIndex) loadSingles(ctx context.Context, r *Reader, workspaceID string, cols []*indexCol, ids []string, add bool) error {
 	if len(cols) == 0 && !add {
 		return nil
@@ -575,7 +539,7 @@ func (w *wsIndex) loadSingles(ctx context.Context, r *Reader, workspaceID string
 	}
 	q += ` FROM contacts c WHERE ` + liveContacts
 	order := ""
-	if add {
+	if add && ids == nil { // building
 		// Rows numbered in id order, which is creation order: top-k by
 		// creation time (the default sort) then rejects most rows at
 		// the first comparison.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -455,4 +456,48 @@ func (s *Conversations) RemoveTag(ctx context.Context, workspaceID string, id, t
 		return ch, err
 	})
 	return removed, err
+}
+
+// SeenByContact is the payload of conversation.contact.seen: the contact
+// saw the conversation, up to seen_at, in the Messenger (a read receipt).
+type SeenByContact struct {
+	ConversationID string `json:"conversation_id"`
+	ContactID      string `json:"contact_id"`
+	SeenAt         int64  `json:"seen_at"`
+}
+
+// MarkSeenByContact records that a participant saw the conversation at
+// `at` (Unix seconds) and appends conversation.contact.seen. It changes
+// nothing, and reports false, when the mark is not later than the one
+// stored; a contact who does not take part gets ErrNotFound.
+func (s *Conversations) MarkSeenByContact(ctx context.Context, workspaceID string, id int64, contactID string, at int64) (bool, error) {
+	changed := false
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM conversation_contacts WHERE workspace_id = ? AND conversation_id = ? AND contact_id = ?`,
+			workspaceID, id, contactID).Scan(&one)
+		if err != nil {
+			return mapErr(err)
+		}
+		res, err := tx.Exec(ctx, `UPDATE conversations SET contact_seen_at = ? WHERE workspace_id = ? AND id = ?
+ AND (contact_seen_at IS NULL OR contact_seen_at < ?)`, at, workspaceID, id, at)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		changed = true
+		_, err = eventlog.Append(ctx, tx, workspaceID, "conversation.contact.seen",
+			SeenByContact{ConversationID: strconv.FormatInt(id, 10), ContactID: contactID, SeenAt: at})
+		return err
+	})
+	return changed, err
+}
+
+// ContactSeenAt is when the contact last saw the conversation (nil: never).
+func (s *Conversations) ContactSeenAt(ctx context.Context, workspaceID string, id int64) (*int64, error) {
+	var at *int64
+	err := s.db.Read().QueryRow(ctx, `SELECT contact_seen_at FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&at)
+	return at, mapErr(err)
 }

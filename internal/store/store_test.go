@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/eventlog"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/store"
@@ -241,6 +242,53 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			if e.Seq != int64(i+1) {
 				t.Fatalf("sequence gap at %d: %d", i, e.Seq)
 			}
+		}
+	})
+}
+
+// TestMarkSeenByContact: a participant's read receipt moves only forward,
+// appends one event per move, and is refused for anyone else.
+func TestMarkSeenByContact(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w, other := newWorkspace(t, db, "one"), newWorkspace(t, db, "two")
+		c := &contact.Contact{WorkspaceID: w.ID, ID: ids.New(), Role: contact.RoleLead}
+		if err := store.NewContacts(db).Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		convs := store.NewConversations(db)
+		conv, ch := conversation.NewFromContact(w.ID, conversation.Author{Type: "lead", ID: c.ID}, c.ID, nil, "hi", "", nil, 100)
+		if err := convs.Create(ctx, conv, ch); err != nil {
+			t.Fatal(err)
+		}
+		head := func() int64 {
+			h, err := eventlog.Head(ctx, db.Read(), w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		before := head()
+		for _, step := range []struct {
+			at   int64
+			want bool
+		}{{200, true}, {200, false}, {150, false}, {300, true}} {
+			got, err := convs.MarkSeenByContact(ctx, w.ID, conv.ID, c.ID, step.at)
+			if err != nil || got != step.want {
+				t.Fatalf("seen at %d: changed=%v err=%v, want %v", step.at, got, err, step.want)
+			}
+		}
+		if at, err := convs.ContactSeenAt(ctx, w.ID, conv.ID); err != nil || at == nil || *at != 300 {
+			t.Fatalf("seen at = %v (%v), want 300", at, err)
+		}
+		if n := head() - before; n != 2 {
+			t.Fatalf("%d events for two moves", n)
+		}
+		if _, err := convs.MarkSeenByContact(ctx, w.ID, conv.ID, ids.New(), 400); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a non-participant marked it seen: %v", err)
+		}
+		if _, err := convs.MarkSeenByContact(ctx, other.ID, conv.ID, c.ID, 400); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another workspace marked it seen: %v", err)
 		}
 	})
 }

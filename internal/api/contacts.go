@@ -248,10 +248,11 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	loadedRole := c.Role
 	if err := s.applyContactInput(r, c, &in, defs); err != nil {
 		return err
 	}
-	if err := s.contacts.Update(r.Context(), c); err != nil {
+	if err := s.contacts.Update(r.Context(), c, loadedRole); err != nil {
 		if isNotFound(err) {
 			return notFound("not_found", "User Not Found")
 		}

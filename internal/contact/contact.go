@@ -64,8 +64,9 @@ type Store interface {
 	ByExternalID(ctx context.Context, workspaceID, externalID string) (*Contact, error)
 	ByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
 	Create(ctx context.Context, c *Contact) error
-	// Update saves c (already changed by the caller).
-	Update(ctx context.Context, c *Contact) error
+	// Update saves c (already changed by the caller); loadedRole is the
+	// role c had when it was loaded.
+	Update(ctx context.Context, c *Contact, loadedRole string) error
 	Delete(ctx context.Context, workspaceID, id string) (*Contact, error)
 	SetArchived(ctx context.Context, workspaceID, id string, archived bool) (*Contact, error)
 	Block(ctx context.Context, workspaceID, id string) (*Contact, error)

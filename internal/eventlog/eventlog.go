@@ -52,7 +52,7 @@ type Event struct {
 // Append records topic with item (marshalled as the API shows it) inside tx
 // and returns its sequence.
 func Append(ctx context.Context, tx Tx, workspaceID, topic string, item any) (int64, error) {
-	body, err := json.Marshal(item)
+	body, err := marshal(item)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: marshal %s: %w", topic, err)
 	}
@@ -78,7 +78,7 @@ func AppendMany(ctx context.Context, tx Tx, workspaceID string, entries []Entry)
 	}
 	bodies := make([][]byte, len(entries))
 	for i, e := range entries {
-		body, err := json.Marshal(e.Item)
+		body, err := marshal(e.Item)
 		if err != nil {
 			return fmt.Errorf("eventlog: marshal %s: %w", e.Topic, err)
 		}
@@ -94,6 +94,15 @@ func AppendMany(ctx context.Context, tx Tx, workspaceID string, entries []Entry)
 		tx.Stage(Event{WorkspaceID: workspaceID, Seq: seq, Topic: e.Topic, Item: bodies[i], CreatedAt: now})
 	}
 	return nil
+}
+
+// marshal renders an item; the output of an item's own MarshalJSON (the
+// contact renderer, for one) is taken as it is rather than re-scanned.
+func marshal(item any) ([]byte, error) {
+	if m, ok := item.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(item)
 }
 
 // LockHead locks a workspace's sequence until the transaction ends and

@@ -231,13 +231,28 @@ func (s *Contacts) Create(ctx context.Context, c *contact.Contact) error {
 // UpdateIn saves c inside tx and appends its update event (and
 // contact.lead.signed_up when a lead becomes a user).
 func (s *Contacts) UpdateIn(ctx context.Context, tx *Tx, c *contact.Contact, previousRole string) error {
+	return s.updateIn(ctx, tx, c, previousRole, false)
+}
+
+// errRoleMoved: the contact's role is no longer the one it was loaded with.
+var errRoleMoved = errors.New("store: role changed since the contact was loaded")
+
+// updateIn saves c. With guard, the row is changed only if its role is
+// still previousRole (errRoleMoved otherwise), which saves reading it first.
+func (s *Contacts) updateIn(ctx context.Context, tx *Tx, c *contact.Contact, previousRole string, guard bool) error {
 	c.UpdatedAt = time.Now().Unix()
 	if err := checkUnique(ctx, tx, c); err != nil {
 		return err
 	}
-	res, err := tx.Exec(ctx, `UPDATE contacts SET (`+contactWriteCols+`) =
+	q := `UPDATE contacts SET (` + contactWriteCols + `) =
  (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
- WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, append(contactArgs(c), c.WorkspaceID, c.ID)...)
+ WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`
+	args := append(contactArgs(c), c.WorkspaceID, c.ID)
+	if guard {
+		q += ` AND role = ?`
+		args = append(args, previousRole)
+	}
+	res, err := tx.Exec(ctx, q, args...)
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			return &ConflictError{Message: "A contact matching those details already exists"}
@@ -245,6 +260,9 @@ func (s *Contacts) UpdateIn(ctx context.Context, tx *Tx, c *contact.Contact, pre
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		if guard {
+			return errRoleMoved
+		}
 		return ErrNotFound
 	}
 	// c is rendered as it stands: the caller loaded it (with its tags,
@@ -258,9 +276,15 @@ func (s *Contacts) UpdateIn(ctx context.Context, tx *Tx, c *contact.Contact, pre
 	return err
 }
 
-// Update implements contact.Store.
-func (s *Contacts) Update(ctx context.Context, c *contact.Contact) error {
+// Update implements contact.Store: loadedRole is the role c had when it
+// was loaded, which decides the event (a lead becoming a user signs up).
+// If the role moved meanwhile, the stored one is read and used instead.
+func (s *Contacts) Update(ctx context.Context, c *contact.Contact, loadedRole string) error {
 	return s.db.InTx(ctx, func(tx *Tx) error {
+		err := s.updateIn(ctx, tx, c, loadedRole, true)
+		if !errors.Is(err, errRoleMoved) {
+			return err
+		}
 		var prev string
 		if err := tx.QueryRow(ctx, `SELECT role FROM contacts WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`, c.WorkspaceID, c.ID).Scan(&prev); err != nil {
 			return mapErr(err)

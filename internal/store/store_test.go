@@ -367,3 +367,38 @@ func TestSavepointsTakeBackStagedEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateWithStaleRole: the event of an update follows the role stored
+// when the update commits, even if the caller loaded the contact before
+// another request changed its role.
+func TestUpdateWithStaleRole(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorkspace(t, db, "one")
+		cs := store.NewContacts(db)
+		lastTopic := func() string {
+			var topic string
+			if err := db.Read().QueryRow(ctx, `SELECT topic FROM event_log WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1`, w.ID).Scan(&topic); err != nil {
+				t.Fatal(err)
+			}
+			return topic
+		}
+		for _, loaded := range []string{contact.RoleLead, contact.RoleUser} {
+			c := &contact.Contact{WorkspaceID: w.ID, ID: ids.New(), Role: contact.RoleLead}
+			if err := cs.Create(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			// Stored: lead. The caller says it loaded `loaded` and makes it a user.
+			c.Role = contact.RoleUser
+			if err := cs.Update(ctx, c, loaded); err != nil {
+				t.Fatal(err)
+			}
+			if got := lastTopic(); got != "contact.lead.signed_up" {
+				t.Fatalf("loaded as %s: event %s, want contact.lead.signed_up", loaded, got)
+			}
+		}
+		if err := cs.Update(ctx, &contact.Contact{WorkspaceID: w.ID, ID: ids.New(), Role: contact.RoleUser}, contact.RoleUser); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update of a missing contact: %v", err)
+		}
+	})
+}

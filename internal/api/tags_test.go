@@ -225,3 +225,30 @@ func TestTagInUseBySegment(t *testing.T) {
 		e.do("DELETE", "/tags/"+id, nil).ok(t)
 	})
 }
+
+// TestDeletedTagLeavesConversations: a deleted tag disappears from the
+// conversations it was applied to, as from contacts and companies.
+func TestDeletedTagLeavesConversations(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		uid := str(e.do("POST", "/contacts", map[string]any{"email": "tagged@example.com"}).ok(t)["id"])
+		conv := str(e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "user", "id": uid}, "body": "hello"}).ok(t)["conversation_id"])
+		tag := str(e.do("POST", "/tags", map[string]any{"name": "Urgent"}).ok(t)["id"])
+		admin := str(e.do("GET", "/me", nil).ok(t)["id"])
+		e.do("POST", "/conversations/"+conv+"/tags", map[string]any{"id": tag, "admin_id": admin}).ok(t)
+		tagsOf := func() []string {
+			got := e.do("GET", "/conversations/"+conv, nil).ok(t)
+			return idsOf(t, got["tags"].(map[string]any)["tags"])
+		}
+		if got := tagsOf(); !slices.Equal(got, []string{tag}) {
+			t.Fatalf("tags before delete = %v", got)
+		}
+		e.do("DELETE", "/tags/"+tag, nil).ok(t)
+		if got := tagsOf(); len(got) != 0 {
+			t.Fatalf("tags after delete = %v", got)
+		}
+		var n int
+		if err := e.db.Read().QueryRow(context.Background(), `SELECT count(*) FROM conversation_tags WHERE tag_id = ?`, tag).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d conversation_tags rows left (%v)", n, err)
+		}
+	})
+}

@@ -272,6 +272,7 @@ func (s *Tags) Delete(ctx context.Context, workspaceID string, id int64) (*Tag, 
 		for _, q := range []string{
 			`DELETE FROM contact_tags WHERE workspace_id = ? AND tag_id = ?`,
 			`DELETE FROM company_tags WHERE workspace_id = ? AND tag_id = ?`,
+			`DELETE FROM conversation_tags WHERE workspace_id = ? AND tag_id = ?`,
 			`DELETE FROM tags WHERE workspace_id = ? AND id = ?`,
 		} {
 			if _, err := tx.Exec(ctx, q, workspaceID, id); err != nil {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/internal/query"
 )
 
 // Tx is the part of a write transaction (store.Tx) the log needs; taking an
@@ -118,7 +120,21 @@ func LockHead(ctx context.Context, w Writer, workspaceID string) (int64, error) 
 
 // Write inserts staged events, up to 512 per statement, and moves each
 // workspace's sequence to heads[workspace] (whose lock LockHead holds).
+// On PostgreSQL the rows go as five arrays (unnest): one small statement
+// instead of a VALUES list of thousands of parameters.
 func Write(ctx context.Context, w Writer, events []Event, heads map[string]int64) error {
+	if d, ok := w.(interface{ Dialect() query.Dialect }); ok && d.Dialect() == query.Postgres && len(events) > 1 {
+		n := len(events)
+		ws, seqs, topics, items, created := make([]string, n), make([]int64, n), make([]string, n), make([]string, n), make([]int64, n)
+		for i, e := range events {
+			ws[i], seqs[i], topics[i], items[i], created[i] = e.WorkspaceID, e.Seq, e.Topic, string(e.Item), e.CreatedAt
+		}
+		if _, err := w.Exec(ctx, `INSERT INTO event_log (workspace_id, seq, topic, item, created_at)
+ SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])`, ws, seqs, topics, items, created); err != nil {
+			return fmt.Errorf("eventlog: append: %w", err)
+		}
+		events = nil
+	}
 	for len(events) > 0 {
 		// A few statement shapes only (the statement caches keep them).
 		n := 1

@@ -294,39 +294,19 @@ func Run(ctx context.Context, db *store.DB, r io.Reader, opts Options) (*Result,
 		return nil, err
 	}
 	analyzedAt := im.res.Created
-	batch := make([]*row, 0, opts.BatchSize)
-	for {
-		batch = batch[:0]
-		eof := false
-		for len(batch) < opts.BatchSize {
-			rec, line, err := src.next()
-			if errors.Is(err, io.EOF) {
-				eof = true
-				break
-			}
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				batch = append(batch, &row{line: line, err: "the row is not valid CSV: " + pe.Err.Error()})
-				continue
-			}
-			var ie *Error
-			if errors.As(err, &ie) {
-				// Rows read so far are committed before the import stops.
-				if len(batch) > 0 {
-					if err := im.commit(ctx, batch, false); err != nil {
-						return nil, err
-					}
-				}
-				return im.res, err
-			}
-			if err != nil {
-				return nil, fmt.Errorf("read CSV: %w", err)
-			}
-			batch = append(batch, im.parse(rec, line))
-		}
-		if len(batch) > 0 {
-			if err := im.commit(ctx, batch, eof); err != nil {
+	// Reading and parsing the next batch overlaps with writing this one
+	// (parse only reads the plan and definitions).
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan readBatch, 1)
+	go im.read(rctx, src, batches)
+	for b := range batches {
+		if len(b.rows) > 0 {
+			if err := im.commit(ctx, b.rows, b.eof); err != nil {
 				return nil, err
+			}
+			if b.err != nil {
+				return im.res, b.err // an *Error: the rows before it are committed
 			}
 			if opts.Progress != nil {
 				if err := opts.Progress(im.res); err != nil {
@@ -340,9 +320,16 @@ func Run(ctx context.Context, db *store.DB, r io.Reader, opts Options) (*Result,
 				analyzedAt = im.res.Created
 			}
 		}
-		if eof {
-			break
+		if b.err != nil {
+			var ie *Error
+			if errors.As(b.err, &ie) {
+				return im.res, b.err
+			}
+			return nil, b.err
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if !im.res.Done { // the file ended exactly on a batch boundary
 		im.res.Done = true
@@ -374,6 +361,48 @@ type row struct {
 	signedUpAt, lastSeenAt, ownerID                        *int64
 	unsubscribed                                           *bool
 	custom                                                 map[string]any
+}
+
+// readBatch is a batch of parsed rows; eof marks the last one, err a
+// reason reading stopped (after the batch's rows).
+type readBatch struct {
+	rows []*row
+	eof  bool
+	err  error
+}
+
+// read sends the file's rows in batches of opts.BatchSize until the end of
+// the file, an error, or ctx ending; it closes out when it stops.
+func (im *importer) read(ctx context.Context, src *source, out chan<- readBatch) {
+	defer close(out)
+	for {
+		b := readBatch{rows: make([]*row, 0, im.opts.BatchSize)}
+		for len(b.rows) < im.opts.BatchSize && b.err == nil && !b.eof {
+			rec, line, err := src.next()
+			var pe *csv.ParseError
+			var ie *Error
+			switch {
+			case errors.Is(err, io.EOF):
+				b.eof = true
+			case errors.As(err, &pe):
+				b.rows = append(b.rows, &row{line: line, err: "the row is not valid CSV: " + pe.Err.Error()})
+			case errors.As(err, &ie):
+				b.err = err
+			case err != nil:
+				b.err = fmt.Errorf("read CSV: %w", err)
+			default:
+				b.rows = append(b.rows, im.parse(rec, line))
+			}
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
+		}
+		if b.eof || b.err != nil {
+			return
+		}
+	}
 }
 
 // parse validates one record by the API's rules. A row that fails carries

@@ -261,17 +261,12 @@ func (h *conversationAPI) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ws := authOf(r.Context()).WorkspaceID
-	c, err := h.s.contacts.Get(r.Context(), ws, in.From.ID.Value)
-	if isNotFound(err) {
-		return errNoSuchContact
-	}
+	conv, err := h.st.StartByContact(r.Context(), store.ContactStart{
+		WorkspaceID: authOf(r.Context()).WorkspaceID, ContactID: in.From.ID.Value,
+		Body: textHTML(body), Subject: subject, Attachments: att, At: now,
+	})
 	if err != nil {
-		return err
-	}
-	conv, ch := conversation.NewFromContact(ws, contactAuthor(c), c.ID, c.ExternalID, textHTML(body), subject, att, now)
-	if err := h.st.Create(r.Context(), conv, ch); err != nil {
-		return err
+		return conversationErr(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"type": "user_message", "id": conv.IDString(), "created_at": conv.CreatedAt, "body": body,
@@ -603,6 +598,13 @@ func (h *conversationAPI) manage(w http.ResponseWriter, r *http.Request) error {
 		if kind == "admin" && assignee != 0 {
 			if _, err := h.s.workspaces.Admin(r.Context(), authOf(r.Context()).WorkspaceID, assignee); isNotFound(err) {
 				return fieldErr("assignee_id", "assignee_id %d is not a teammate of this workspace", assignee)
+			} else if err != nil {
+				return err
+			}
+		}
+		if kind == "team" && assignee != 0 {
+			if _, err := h.s.teams.Get(r.Context(), authOf(r.Context()).WorkspaceID, assignee); store.IsMissing(err, "team") {
+				return fieldErr("assignee_id", "assignee_id %d is not a team of this workspace", assignee)
 			} else if err != nil {
 				return err
 			}

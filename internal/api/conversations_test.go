@@ -133,8 +133,9 @@ func TestConversationLifecycle(t *testing.T) {
 		if c["admin_assignee_id"] != float64(e.owner.ID) || ap["part_type"] != "assignment" || ap["assigned_to"].(map[string]any)["id"] != owner || stat(c, "count_assignments") != float64(1) || stat(c, "first_assignment_at") == nil {
 			t.Fatalf("assigned: %v %v %v", c["admin_assignee_id"], ap, c["statistics"])
 		}
-		c = e.do("POST", "/conversations/"+id+"/parts", map[string]any{"message_type": "assignment", "type": "team", "admin_id": owner, "assignee_id": 77}).ok(t)
-		if c["team_assignee_id"] != float64(77) || c["admin_assignee_id"] != float64(e.owner.ID) || stat(c, "count_assignments") != float64(2) {
+		teamID, _ := strconv.ParseInt(str(e.do("POST", "/teams", map[string]any{"name": "Support"}).ok(t)["id"]), 10, 64)
+		c = e.do("POST", "/conversations/"+id+"/parts", map[string]any{"message_type": "assignment", "type": "team", "admin_id": owner, "assignee_id": teamID}).ok(t)
+		if c["team_assignee_id"] != float64(teamID) || c["admin_assignee_id"] != float64(e.owner.ID) || stat(c, "count_assignments") != float64(2) {
 			t.Fatalf("team assigned: %v %v", c["team_assignee_id"], c["statistics"])
 		}
 

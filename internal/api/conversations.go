@@ -17,15 +17,18 @@ import (
 )
 
 type conversationAPI struct {
-	s  *Server
-	st *store.Conversations
+	s     *Server
+	st    *store.Conversations
+	attrs *store.ConversationAttributes
 }
 
 func (s *Server) conversationRoutes() {
 	st := store.NewConversations(s.db)
 	st.OnSnooze = snooze.Schedule
-	h := &conversationAPI{s: s, st: st}
+	h := &conversationAPI{s: s, st: st, attrs: store.NewConversationAttributes(s.db)}
 	s.handle("POST /conversations", h.create)
+	s.handle("POST /conversations/search", h.search)
+	h.attributeRoutes()
 	s.handle("GET /conversations", h.list)
 	s.handle("GET /conversations/{id}", h.get)
 	s.handle("PUT /conversations/{id}", h.update)
@@ -402,7 +405,9 @@ func (h *conversationAPI) update(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		u.CustomAttributes = vals
+		if u.CustomAttributes, err = h.typedCustom(r, vals); err != nil {
+			return err
+		}
 	}
 	_, err = h.st.Change(r.Context(), authOf(r.Context()).WorkspaceID, id, func(c *conversation.Conversation) (*conversation.Change, error) {
 		if len(c.CustomAttributes)+len(u.CustomAttributes) > maxConversationAttributes {

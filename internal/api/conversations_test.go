@@ -156,6 +156,9 @@ func TestConversationLifecycle(t *testing.T) {
 		}
 
 		// PUT: read, title, custom attributes, priority in either vocabulary.
+		for name, typ := range map[string]string{"plan": "string", "seats": "integer", "vip": "boolean"} {
+			e.do("POST", "/conversations/attributes", map[string]any{"name": name, "data_type": typ}).ok(t)
+		}
 		c = e.do("PUT", "/conversations/"+id, map[string]any{"read": true, "title": "Broken login", "custom_attributes": map[string]any{"plan": "pro", "seats": 5, "vip": true}, "priority": "high"}).ok(t)
 		ca := c["custom_attributes"].(map[string]any)
 		if c["read"] != true || c["title"] != "Broken login" || ca["plan"] != "pro" || ca["seats"] != float64(5) || ca["vip"] != true || c["priority"] != "priority" {

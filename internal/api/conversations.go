@@ -29,6 +29,7 @@ func (s *Server) conversationRoutes() {
 	s.handle("POST /conversations", h.create)
 	s.handle("POST /conversations/search", h.search)
 	h.attributeRoutes()
+	s.handle("POST /messages", h.message)
 	s.handle("GET /conversations", h.list)
 	s.handle("GET /conversations/{id}", h.get)
 	s.handle("PUT /conversations/{id}", h.update)
@@ -264,10 +265,16 @@ func (h *conversationAPI) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	conv, err := h.st.StartByContact(r.Context(), store.ContactStart{
+	return h.startByContact(w, r, store.ContactStart{
 		WorkspaceID: authOf(r.Context()).WorkspaceID, ContactID: in.From.ID.Value,
 		Body: textHTML(body), Subject: subject, Attachments: att, At: now,
-	})
+	}, body)
+}
+
+// startByContact starts a contact's conversation and answers Intercom's
+// user_message (body: the text as the contact wrote it).
+func (h *conversationAPI) startByContact(w http.ResponseWriter, r *http.Request, in store.ContactStart, body string) error {
+	conv, err := h.st.StartByContact(r.Context(), in)
 	if err != nil {
 		return conversationErr(err)
 	}

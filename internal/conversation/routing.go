@@ -77,3 +77,19 @@ func (c *Conversation) WaitingInTeam() int64 {
 	}
 	return idOr0(c.TeamAssigneeID)
 }
+
+// NewFromAdmin starts a conversation with a teammate's message to a
+// contact (POST /messages): delivered_as admin_initiated, open, read, not
+// waiting, and assigned to the sender so that the contact's reply reaches
+// them (Intercom's default). The topic is
+// conversation.admin.single.created.
+func NewFromAdmin(workspaceID string, admin Author, to ContactRef, sourceType, subject, body string, now int64) (*Conversation, *Change) {
+	c := &Conversation{
+		WorkspaceID: workspaceID, CreatedAt: now, UpdatedAt: now, State: StateOpen, Read: true, Priority: "none",
+		CustomAttributes: map[string]any{}, AdminAssigneeID: nonZero(adminID(admin)),
+		Source: Source{Type: sourceType, DeliveredAs: "admin_initiated", Subject: subject, Body: body,
+			Author: admin, Attachments: []Attachment{}},
+		Contacts: []ContactRef{to},
+	}
+	return c, &Change{Topics: []string{"conversation.admin.single.created"}}
+}

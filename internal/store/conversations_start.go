@@ -215,3 +215,43 @@ func (in convInbox) Assign(ctx context.Context, workspaceID, conversationID stri
 	})
 	return err
 }
+
+// AdminStart is a teammate's message to a contact that starts a
+// conversation (POST /messages).
+type AdminStart struct {
+	WorkspaceID string
+	Admin       conversation.Author
+	ContactID   string
+	// SourceType is "conversation" (in-app) or "email".
+	SourceType string
+	Subject    string
+	Body       string // HTML as stored
+	At         int64  // 0: now
+}
+
+// StartByAdmin creates an admin-initiated conversation with the contact as
+// participant and appends conversation.admin.single.created. A contact
+// that does not exist (or was merged) is a *MissingError "contact".
+func (s *Conversations) StartByAdmin(ctx context.Context, in AdminStart) (*conversation.Conversation, error) {
+	if in.At == 0 {
+		in.At = time.Now().Unix()
+	}
+	var c *conversation.Conversation
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		ref := conversation.ContactRef{ID: in.ContactID}
+		err := tx.QueryRow(ctx, `SELECT external_id FROM contacts WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`,
+			in.WorkspaceID, in.ContactID).Scan(&ref.ExternalID)
+		if err = mapErr(err); errors.Is(err, ErrNotFound) {
+			return &MissingError{Kind: "contact"}
+		} else if err != nil {
+			return err
+		}
+		var ch *conversation.Change
+		c, ch = conversation.NewFromAdmin(in.WorkspaceID, in.Admin, ref, in.SourceType, in.Subject, in.Body, in.At)
+		return s.insert(ctx, tx, c, ch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

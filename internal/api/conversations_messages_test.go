@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -99,9 +98,13 @@ func TestConversationTopics(t *testing.T) {
 		e.worker.Handle(snooze.Kind, snooze.Handler(store.NewConversations(e.db)))
 		contactID := e.newContact(e.token, map[string]any{"email": "ada@example.com"})
 		var id string
-		parts := func(body map[string]any) func() { return func() { e.do("POST", "/conversations/"+id+"/parts", body).ok(t) } }
+		parts := func(body map[string]any) func() {
+			return func() { e.do("POST", "/conversations/"+id+"/parts", body).ok(t) }
+		}
 		put := func(body map[string]any) func() { return func() { e.do("PUT", "/conversations/"+id, body).ok(t) } }
-		reply := func(body map[string]any) func() { return func() { e.do("POST", "/conversations/"+id+"/reply", body).ok(t) } }
+		reply := func(body map[string]any) func() {
+			return func() { e.do("POST", "/conversations/"+id+"/reply", body).ok(t) }
+		}
 		var until int64
 		for _, step := range []struct {
 			name string
@@ -134,15 +137,7 @@ func TestConversationTopics(t *testing.T) {
 				for time.Now().Unix() <= until {
 					time.Sleep(50 * time.Millisecond)
 				}
-				for {
-					ran, err := e.worker.RunOne(context.Background())
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !ran {
-						return
-					}
-				}
+				e.runImportJobs(t) // works any job queue until it is empty
 			}, []string{"conversation.admin.unsnoozed"}},
 		} {
 			before := len(e.eventTopics(e.ws.ID))

@@ -35,6 +35,7 @@ func (s *Server) conversationRoutes() {
 	s.handle("PUT /conversations/{id}", h.update)
 	s.handle("POST /conversations/{id}/reply", h.reply)
 	s.handle("POST /conversations/{id}/parts", h.manage)
+	s.handle("POST /conversations/{id}/run_assignment_rules", h.runAssignmentRules)
 	s.handle("POST /conversations/{id}/tags", h.tag)
 	s.handle("DELETE /conversations/{id}/tags/{tag_id}", h.untag)
 	s.handle("POST /conversations/{id}/customers", h.attach)
@@ -635,6 +636,20 @@ func (h *conversationAPI) manage(w http.ResponseWriter, r *http.Request) error {
 		return apply(c, admin)
 	})
 	if err != nil {
+		return conversationErr(err)
+	}
+	return h.writeConversation(w, r, id)
+}
+
+// runAssignmentRules is POST /conversations/{id}/run_assignment_rules
+// (the SDK's runAssignmentRules): the rules route the conversation as if
+// it had just arrived.
+func (h *conversationAPI) runAssignmentRules(w http.ResponseWriter, r *http.Request) error {
+	id, ok := parseConversationID(r.PathValue("id"))
+	if !ok {
+		return errNoSuchConversation
+	}
+	if _, err := h.st.RunAssignmentRules(r.Context(), authOf(r.Context()).WorkspaceID, id); err != nil {
 		return conversationErr(err)
 	}
 	return h.writeConversation(w, r, id)

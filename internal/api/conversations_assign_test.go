@@ -99,6 +99,25 @@ func TestConversationRouting(t *testing.T) {
 			t.Fatalf("events of an unrouted conversation %v", got)
 		}
 
+		// Running the rules again on an existing conversation.
+		run := e.startConversation(lead, "something special")
+		before = len(e.eventTopics(e.ws.ID))
+		e.do("POST", "/conversations/"+run+"/run_assignment_rules", nil).ok(t)
+		if n := len(e.eventTopics(e.ws.ID)); n != before {
+			t.Fatalf("no rule matched but %d events were appended", n-before)
+		}
+		e.do("POST", "/assignment_rules", map[string]any{"name": "Special", "team_id": supportS,
+			"condition": map[string]any{"field": "source.body", "operator": "~", "value": "special"}}).ok(t)
+		before = len(e.eventTopics(e.ws.ID))
+		if c := e.do("POST", "/conversations/"+run+"/run_assignment_rules", nil).ok(t); c["team_assignee_id"] != float64(support) {
+			t.Fatalf("after running the rules %v", c)
+		}
+		e.do("POST", "/conversations/"+run+"/run_assignment_rules", nil).ok(t)
+		if got := e.eventTopics(e.ws.ID)[before:]; !slices.Equal(got, []string{"conversation.admin.assigned"}) {
+			t.Fatalf("events of running the rules twice %v", got)
+		}
+		e.do("POST", "/conversations/99999999/run_assignment_rules", nil).fails(t, 404, "not_found")
+
 		// Away with reassignment: Bob's team conversation goes back through
 		// the team (Ann is full: it waits), his other one is unassigned.
 		e.do("PUT", fmt.Sprintf("/admins/%d/away", bob), map[string]any{"away_mode_enabled": true, "away_mode_reassign": true}).ok(t)

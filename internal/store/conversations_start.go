@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/assign"
+	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/conversation"
 )
 
@@ -71,10 +72,7 @@ func (s *Conversations) StartByContact(ctx context.Context, in ContactStart) (*c
 		if err := s.insert(ctx, tx, c, ch); err != nil {
 			return err
 		}
-		d, err := s.engine(tx).Route(ctx, in.WorkspaceID, &assign.Conversation{
-			SourceType: c.Source.Type, SourceSubject: in.Subject, SourceBody: conversation.Plaintext(in.Body),
-			SourceURL: in.URL, Contact: rec,
-		})
+		d, err := s.engine(tx).Route(ctx, in.WorkspaceID, routeRecord(c, rec))
 		if err != nil {
 			return err
 		}
@@ -103,6 +101,40 @@ func (s *Conversations) StartByContact(ctx context.Context, in ContactStart) (*c
 		return nil, err
 	}
 	return out, nil
+}
+
+// routeRecord is what assignment rules see of a conversation: its first
+// message as plain text, and the contact who started it.
+func routeRecord(c *conversation.Conversation, starter *contact.Record) *assign.Conversation {
+	rec := &assign.Conversation{SourceType: c.Source.Type, SourceSubject: c.Source.Subject,
+		SourceBody: conversation.Plaintext(c.Source.Body), Contact: starter}
+	if c.Source.URL != nil {
+		rec.SourceURL = *c.Source.URL
+	}
+	return rec
+}
+
+// RunAssignmentRules routes an existing conversation by the assignment
+// rules as if it had just arrived (its first message, its first
+// participant). A matching rule's assignment is recorded like a new
+// conversation's (conversation.admin.assigned); when no rule matches, or
+// the conversation is already where the rule sends it, nothing changes.
+func (s *Conversations) RunAssignmentRules(ctx context.Context, workspaceID string, id int64) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		var starter *contact.Record
+		if len(c.Contacts) > 0 {
+			rec, err := (&Search{db: s.db}).Record(ctx, tx, workspaceID, c.Contacts[0].ID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			starter = rec
+		}
+		d, err := s.engine(tx).Route(ctx, workspaceID, routeRecord(c, starter))
+		if err != nil || d.RuleID == 0 {
+			return &conversation.Change{}, err
+		}
+		return c.Route(conversation.Operator, d.TeamID, d.AdminID, time.Now().Unix()), nil
+	})
 }
 
 // engine is the assignment engine bound to tx, with the conversations of

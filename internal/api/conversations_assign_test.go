@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -161,5 +164,94 @@ func TestConversationRouting(t *testing.T) {
 		if n := len(e.eventTopics(e.ws.ID)); n != before {
 			t.Fatalf("refused creation appended %d events", n-before)
 		}
+	})
+}
+
+// TestConversationRoutingConcurrent starts and closes conversations of one
+// balanced team from many goroutines: no teammate ever holds more than the
+// team's limit, every conversation is routed exactly once, and freed
+// capacity is handed out — on both databases (PostgreSQL decides one team
+// after another through the team row lock).
+func TestConversationRoutingConcurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		admins := []int64{e.addAdmin(e.ws, "Ann"), e.addAdmin(e.ws, "Bob"), e.addAdmin(e.ws, "Cyd")}
+		team := str(e.do("POST", "/teams", map[string]any{"name": "Sales", "distribution_method": "balanced", "assignment_limit": 2, "admin_ids": admins}).ok(t)["id"])
+		teamID, _ := strconv.ParseInt(team, 10, 64)
+		e.do("POST", "/assignment_rules", map[string]any{"name": "All", "team_id": team,
+			"condition": map[string]any{"field": "source.type", "operator": "=", "value": "conversation"}}).ok(t)
+		contactID := e.newContact(e.token, map[string]any{"email": "a@example.com"})
+
+		parallel := func(n int, fn func(i int) *resp) []*resp {
+			out := make([]*resp, n)
+			done := make(chan struct{})
+			for i := range n {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					out[i] = fn(i)
+				}()
+			}
+			for range n {
+				<-done
+			}
+			for _, r := range out {
+				if r.Status != 200 {
+					t.Fatalf("status %d: %s", r.Status, r.Raw)
+				}
+			}
+			return out
+		}
+		// doQuiet is e.do without t.Fatal (safe off the test goroutine).
+		doQuiet := func(method, path string, body any) *resp {
+			b, _ := json.Marshal(body)
+			req := httptest.NewRequest(method, path, bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+e.token)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			e.srv.ServeHTTP(rec, req)
+			return &resp{Status: rec.Code, Raw: rec.Body.Bytes()}
+		}
+		check := func(wantAssigned, wantWaiting int) []string {
+			t.Helper()
+			held := map[int64]int{}
+			var assigned []string
+			waiting := 0
+			for _, c := range e.do("GET", "/conversations?per_page=150", nil).ok(t)["conversations"].([]any) {
+				c := c.(map[string]any)
+				if c["state"] != "open" {
+					continue
+				}
+				if c["team_assignee_id"] != float64(teamID) {
+					t.Fatalf("conversation not routed to the team: %v", c)
+				}
+				if a, ok := c["admin_assignee_id"].(float64); ok {
+					held[int64(a)]++
+					assigned = append(assigned, str(c["id"]))
+				} else {
+					waiting++
+				}
+			}
+			for a, n := range held {
+				if n > 2 {
+					t.Fatalf("teammate %d holds %d open conversations, limit 2", a, n)
+				}
+			}
+			if len(assigned) != wantAssigned || waiting != wantWaiting {
+				t.Fatalf("%d assigned and %d waiting, want %d and %d", len(assigned), waiting, wantAssigned, wantWaiting)
+			}
+			return assigned
+		}
+
+		parallel(16, func(i int) *resp {
+			return doQuiet("POST", "/conversations", map[string]any{"from": map[string]any{"type": "user", "id": contactID}, "body": fmt.Sprintf("hello %d", i)})
+		})
+		assigned := check(6, 10)
+		if n := e.countTopic(e.ws.ID, "conversation.admin.assigned"); n != 16 {
+			t.Fatalf("%d assignment events for 16 routed conversations", n)
+		}
+		// Closing the six frees six places: six waiting conversations are handed out.
+		parallel(len(assigned), func(i int) *resp {
+			return doQuiet("POST", "/conversations/"+assigned[i]+"/parts", map[string]any{"message_type": "close", "type": "admin"})
+		})
+		check(6, 4)
 	})
 }

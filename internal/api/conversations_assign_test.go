@@ -150,6 +150,7 @@ func TestConversationRouting(t *testing.T) {
 		check(c7, sales, ann)
 
 		// Rules and teams are per workspace.
+		e.doAs(otherToken, "POST", "/conversations/"+run+"/run_assignment_rules", nil, nil).fails(t, 404, "not_found")
 		theirContact := e.newContact(otherToken, map[string]any{"email": "x@example.com"})
 		m := e.doAs(otherToken, "POST", "/conversations", map[string]any{"from": map[string]any{"type": "user", "id": theirContact}, "body": "pricing"}, nil).ok(t)
 		if got := e.doAs(otherToken, "GET", "/conversations/"+str(m["conversation_id"]), nil, nil).ok(t); got["team_assignee_id"] != nil || got["admin_assignee_id"] != nil {

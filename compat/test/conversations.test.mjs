@@ -240,6 +240,28 @@ suite('conversations', (ctx) => {
     assert.equal(missing.json.errors[0].code, 'conversation_attribute_not_found');
   });
 
+  ctx.test('routing to a balanced team; away with reassignment hands the conversation back to the team inbox', async () => {
+    const d = await data();
+    const word = ctx.unique('walrus').replace(/-/g, '');
+    const team = await ctx.raw('POST', '/teams', { json: { name: ctx.unique('Balanced'), distribution_method: 'balanced', admin_ids: [Number(d.me.id)] } });
+    assert.equal(team.status, 200, team.text);
+    const rule = await ctx.raw('POST', '/assignment_rules', {
+      json: { name: 'walrus', priority: 1, team_id: Number(team.json.id), condition: { field: 'source.body', operator: '~', value: word } },
+    });
+    assert.equal(rule.status, 200, rule.text);
+    const m = await ctx.client.conversations.create({ from: { type: 'user', id: d.ada.id }, body: `<p>${word}</p>` });
+    let c = await ctx.client.conversations.find({ conversation_id: m.conversation_id });
+    assert.equal(c.team_assignee_id, Number(team.json.id));
+    assert.equal(c.admin_assignee_id, Number(d.me.id));
+    await ctx.client.admins.away({ admin_id: Number(d.me.id), away_mode_enabled: true, away_mode_reassign: true });
+    c = await ctx.client.conversations.find({ conversation_id: m.conversation_id });
+    assert.equal(c.team_assignee_id, Number(team.json.id));
+    assert.equal(c.admin_assignee_id, null, 'an away teammate no longer holds the conversation');
+    await ctx.client.admins.away({ admin_id: Number(d.me.id), away_mode_enabled: false, away_mode_reassign: false });
+    c = await ctx.client.conversations.find({ conversation_id: m.conversation_id });
+    assert.equal(c.admin_assignee_id, Number(d.me.id), 'back from away: the waiting conversation is handed out again');
+  });
+
   ctx.test('typed errors: unknown conversation and unknown contact', async () => {
     await expectError(ctx.client.conversations.find({ conversation_id: '987654321' }), { status: 404, cls: Intercom.NotFoundError, code: 'not_found' });
     await expectError(ctx.client.conversations.create({ from: { type: 'user', id: '0123456789abcdef01234567' }, body: 'hi' }), { status: 404, cls: Intercom.NotFoundError });

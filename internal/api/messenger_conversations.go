@@ -243,19 +243,14 @@ func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	conv, err := m.st.ReplyWithAttachments(r.Context(), m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders())
+	p, err := m.st.ReplyWithAttachments(r.Context(), m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders())
 	if store.IsMissing(err, "attachment") {
 		return fieldErr("attachments", "an attachment is not an unused upload of this session")
 	}
 	if err != nil {
 		return conversationErr(err)
 	}
-	var part messenger.Part
-	for _, p := range conv.Parts {
-		if v, ok := messenger.VisiblePart(p); ok {
-			part = v
-		}
-	}
+	part, _ := messenger.VisiblePart(p)
 	writeJSON(w, http.StatusOK, part)
 	return nil
 }

@@ -366,7 +366,7 @@ func TestMessengerSettings(t *testing.T) {
 		// Closed every day but one interval far from now: offline.
 		now := time.Now().UTC()
 		day := strings.ToLower(now.Add(12 * time.Hour).Weekday().String())
-		at := now.Add(12 * time.Hour).Format("15") + ":00"
+		at := now.Add(12*time.Hour).Format("15") + ":00"
 		end := "23:59"
 		if at == "23:00" {
 			at, end = "22:00", "23:00"
@@ -389,4 +389,3 @@ func TestMessengerSettings(t *testing.T) {
 		}
 	})
 }
-

@@ -10,6 +10,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parleyhq/parley/internal/messenger"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/testdb"
 )
 
 // visitor is a Messenger session in tests.
@@ -386,6 +388,45 @@ func TestMessengerSettings(t *testing.T) {
 		ws2, _, tok2 := e.newWorkspace("Other")
 		if other := e.doAs(tok2, "GET", "/messenger/settings", nil, nil).ok(t); other["color"] == "#112233" {
 			t.Fatalf("settings leak across workspaces (%s)", ws2.ID)
+		}
+	})
+}
+
+// Messenger calls are rate limited per session (boots per client IP),
+// with the API's headers; one visitor over the limit does not stop another.
+func TestMessengerRateLimit(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, Options{RateLimit: 30}) // 5 calls per 10-second window
+		a := e.visitor(nil)
+		b := e.visitor(nil)
+		limited := false
+		for range 12 {
+			r := a.do("GET", "/conversations", nil)
+			if r.Header.Get("X-RateLimit-Limit") != "30" {
+				t.Fatalf("headers %v", r.Header)
+			}
+			if r.Status == 429 {
+				r.fails(t, 429, "rate_limit_exceeded")
+				limited = true
+				break
+			}
+			r.ok(t)
+		}
+		if !limited {
+			t.Fatal("a session was never limited")
+		}
+		b.do("GET", "/conversations", nil).ok(t)
+		boots := 0
+		for range 12 {
+			if r := e.bootM(e.ws.ID, nil); r.Status == 429 {
+				r.fails(t, 429, "rate_limit_exceeded")
+				boots = -1
+				break
+			}
+			boots++
+		}
+		if boots != -1 {
+			t.Fatal("boots from one address were never limited")
 		}
 	})
 }

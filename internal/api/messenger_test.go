@@ -185,7 +185,9 @@ func TestMessengerConversationsAreTheVisitorsOnly(t *testing.T) {
 		}
 		// A session of the other workspace replayed with this app's
 		// conversation: the token's workspace is the only workspace.
-		e.bootM(ws2.ID, map[string]any{"visitor_token": a.visitorToken}).ok(t)
+		if x := e.visitorOf(ws2.ID, map[string]any{"visitor_token": a.visitorToken}); x.visitorID == a.visitorID || x.role != "visitor" {
+			t.Fatalf("a visitor token worked in another workspace: %v", x.boot)
+		}
 		if l := c.do("GET", "/conversations", nil).ok(t); len(l["conversations"].([]any)) != 0 {
 			t.Fatal("cross-workspace leak")
 		}
@@ -427,6 +429,27 @@ func TestMessengerRateLimit(t *testing.T) {
 		}
 		if boots != -1 {
 			t.Fatal("boots from one address were never limited")
+		}
+	})
+}
+
+// Merging a lead into a user (POST /contacts/merge) moves its
+// conversations: the user takes the lead's place, once, even where both
+// took part.
+func TestMergeMovesConversations(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		lead := e.do("POST", "/contacts", map[string]any{"role": "lead", "name": "L"}).ok(t)
+		user := e.do("POST", "/contacts", map[string]any{"role": "user", "email": "u@example.com"}).ok(t)
+		only := e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "lead", "id": lead["id"]}, "body": "one"}).ok(t)
+		both := e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "lead", "id": lead["id"]}, "body": "two"}).ok(t)
+		e.do("POST", "/conversations/"+str(both["conversation_id"])+"/customers", map[string]any{"admin_id": fmt.Sprint(e.owner.ID), "customer": map[string]any{"intercom_user_id": user["id"]}}).ok(t)
+		e.do("POST", "/contacts/merge", map[string]any{"from": lead["id"], "into": user["id"]}).ok(t)
+		for _, c := range []map[string]any{only, both} {
+			got := e.do("GET", "/conversations/"+str(c["conversation_id"]), nil).ok(t)
+			list := got["contacts"].(map[string]any)["contacts"].([]any)
+			if len(list) != 1 || list[0].(map[string]any)["id"] != user["id"] {
+				t.Fatalf("conversation %v contacts %v, want only the user", c["conversation_id"], list)
+			}
 		}
 	})
 }

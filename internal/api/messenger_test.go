@@ -453,3 +453,23 @@ func TestMergeMovesConversations(t *testing.T) {
 		}
 	})
 }
+
+// A Messenger conversation starts through the shared "contact starts a
+// conversation": assignment rules route it in the creating transaction,
+// and the visitor never sees the assignment.
+func TestMessengerConversationsAreRouted(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.do("POST", "/assignment_rules", map[string]any{"name": "Pricing", "admin_id": e.owner.ID,
+			"condition": map[string]any{"field": "source.body", "operator": "~", "value": "pricing"}}).ok(t)
+		v := e.visitor(nil)
+		id := str(v.do("POST", "/conversations", map[string]any{"body": "A question about pricing"}).ok(t)["id"])
+		rest := e.do("GET", "/conversations/"+id, nil).ok(t)
+		if rest["admin_assignee_id"] != float64(e.owner.ID) {
+			t.Fatalf("not routed: admin_assignee_id %v", rest["admin_assignee_id"])
+		}
+		parts := v.do("GET", "/conversations/"+id, nil).ok(t)["parts"].([]any)
+		if len(parts) != 1 {
+			t.Fatalf("the visitor sees the assignment: %v", parts)
+		}
+	})
+}

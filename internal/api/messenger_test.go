@@ -314,9 +314,25 @@ func TestMessengerWritableAttributesAndEvents(t *testing.T) {
 		// trackEvent.
 		u.do("POST", "/events", map[string]any{"event_name": "viewed-pricing", "metadata": map[string]any{"plan": "pro"}}).ok(t)
 		u.do("POST", "/events", map[string]any{"metadata": map[string]any{}}).fails(t, 400, "parameter_not_found")
+		u.do("POST", "/events", map[string]any{"event_name": "bad", "metadata": map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": 10, "k": 11}}).fails(t, 400, "parameter_invalid")
+		if r := v.do("POST", "/events", map[string]any{"event_name": "as-a-lead"}); r.Status != 202 {
+			t.Fatalf("lead event: %d %s", r.Status, r.Raw)
+		}
+		anon := e.visitor(nil)
+		if r := anon.do("POST", "/events", map[string]any{"event_name": "anonymous"}); r.Status != 202 {
+			t.Fatalf("anonymous event: %d %s", r.Status, r.Raw)
+		}
+		var stored int
+		if err := e.db.Read().QueryRow(context.Background(), `SELECT count(*) FROM data_events WHERE workspace_id = ? AND event_name = 'anonymous'`, e.ws.ID).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("an anonymous visitor's event was stored (%d, %v)", stored, err)
+		}
 		evs := e.do("GET", "/events?type=user&intercom_user_id="+u.contactID, nil).ok(t)
 		if list := evs["events"].([]any); len(list) != 1 || list[0].(map[string]any)["event_name"] != "viewed-pricing" {
 			t.Fatalf("events %v", evs)
+		}
+		evs = e.do("GET", "/events?type=user&intercom_user_id="+str(lead["id"]), nil).ok(t)
+		if list := evs["events"].([]any); len(list) != 1 || list[0].(map[string]any)["event_name"] != "as-a-lead" {
+			t.Fatalf("lead events %v", evs)
 		}
 	})
 }

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/parleyhq/parley/internal/bus/bustest"
-	"github.com/parleyhq/parley/internal/testdb"
 )
 
 // The Messenger across two nodes (one PostgreSQL, one NATS): a visitor
@@ -22,14 +19,8 @@ import (
 // on A — typing only over the bus, never the log — and an upload made
 // through A is served by the node that stored it.
 func TestMessengerAcrossTwoNodes(t *testing.T) {
-	natsURL := bustest.NATSURL(t)
-	dbURL := testdb.FreshPostgres(t)
-	bin := buildBinary(t)
 	token := "bootstrap-token-messenger-0123"
-	env := []string{"PARLEY_DATABASE_URL=" + dbURL, "PARLEY_NATS_URL=" + natsURL, "PARLEY_BOOTSTRAP_TOKEN=" + token}
-	dataA := t.TempDir()
-	a := start(t, bin, append(env, "PARLEY_DATA_DIR="+dataA))
-	b := start(t, bin, append(env, "PARLEY_DATA_DIR="+t.TempDir()))
+	a, b := twoNodes(t, token)
 
 	call := func(p *proc, method, path, bearer string, body any) map[string]any {
 		t.Helper()

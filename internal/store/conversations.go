@@ -276,27 +276,31 @@ func (s *Conversations) LastForContact(ctx context.Context, workspaceID, contact
 // Create inserts a new conversation (built by conversation.NewFromContact)
 // with its participants and appends the change's events.
 func (s *Conversations) Create(ctx context.Context, c *conversation.Conversation, ch *conversation.Change) error {
-	return s.db.InTx(ctx, func(tx *Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO conversations (workspace_id, state, read, title, priority, admin_assignee_id, team_assignee_id,
+	return s.db.InTx(ctx, func(tx *Tx) error { return s.CreateIn(ctx, tx, c, ch) })
+}
+
+// CreateIn is Create inside tx (a caller writing rows of its own in the same
+// transaction, such as the inbound email that started the conversation).
+func (s *Conversations) CreateIn(ctx context.Context, tx *Tx, c *conversation.Conversation, ch *conversation.Change) error {
+	err := tx.QueryRow(ctx, `INSERT INTO conversations (workspace_id, state, read, title, priority, admin_assignee_id, team_assignee_id,
  snoozed_until, waiting_since, created_at, updated_at, custom_attributes, source_type, source_delivered_as,
  source_subject, source_body, source_author, source_url, source_attachments, rating, statistics)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			c.WorkspaceID, c.State, c.Read, c.Title, c.Priority, c.AdminAssigneeID, c.TeamAssigneeID,
-			c.SnoozedUntil, c.WaitingSince, c.CreatedAt, c.UpdatedAt, encodeCustom(c.CustomAttributes), c.Source.Type, c.Source.DeliveredAs,
-			c.Source.Subject, c.Source.Body, jsonText(c.Source.Author), c.Source.URL, jsonText(c.Source.Attachments), ratingText(c.Rating), jsonText(c.Stats)).Scan(&c.ID)
-		if err != nil {
-			return mapErr(err)
+		c.WorkspaceID, c.State, c.Read, c.Title, c.Priority, c.AdminAssigneeID, c.TeamAssigneeID,
+		c.SnoozedUntil, c.WaitingSince, c.CreatedAt, c.UpdatedAt, encodeCustom(c.CustomAttributes), c.Source.Type, c.Source.DeliveredAs,
+		c.Source.Subject, c.Source.Body, jsonText(c.Source.Author), c.Source.URL, jsonText(c.Source.Attachments), ratingText(c.Rating), jsonText(c.Stats)).Scan(&c.ID)
+	if err != nil {
+		return mapErr(err)
+	}
+	for _, ref := range c.Contacts {
+		if err := s.addContact(ctx, tx, c, ref.ID); err != nil {
+			return err
 		}
-		for _, ref := range c.Contacts {
-			if err := s.addContact(ctx, tx, c, ref.ID); err != nil {
-				return err
-			}
-		}
-		if c.Tags == nil {
-			c.Tags, c.Teammates = []conversation.Tag{}, []int64{}
-		}
-		return s.record(ctx, tx, c, ch)
-	})
+	}
+	if c.Tags == nil {
+		c.Tags, c.Teammates = []conversation.Tag{}, []int64{}
+	}
+	return s.record(ctx, tx, c, ch)
 }
 
 func (s *Conversations) addContact(ctx context.Context, tx *Tx, c *conversation.Conversation, contactID string) error {
@@ -358,6 +362,12 @@ func (s *Conversations) save(ctx context.Context, tx *Tx, c *conversation.Conver
 // as changed (parts: those of the change).
 func (s *Conversations) Change(ctx context.Context, workspaceID string, id int64, fn func(c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
 	return s.change(ctx, workspaceID, id, func(_ *Tx, c *conversation.Conversation) (*conversation.Change, error) { return fn(c) })
+}
+
+// ChangeTx is Change for a rule that writes rows of its own in the same
+// transaction (fn receives it), such as the inbound email a reply came in.
+func (s *Conversations) ChangeTx(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, fn)
 }
 
 func (s *Conversations) change(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {

@@ -50,8 +50,10 @@ func NewInbound(db *store.DB, domain string) *Inbound {
 
 type slogLogger struct{}
 
-func (slogLogger) Printf(format string, v ...any) { slog.Debug("smtp server: " + strings.TrimSpace(fmt.Sprintf(format, v...))) }
-func (slogLogger) Println(v ...any)               { slog.Debug("smtp server", "msg", v) }
+func (slogLogger) Printf(format string, v ...any) {
+	slog.Debug("smtp server: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+func (slogLogger) Println(v ...any) { slog.Debug("smtp server", "msg", v) }
 
 // Serve accepts connections on ln until ctx is done.
 func (in *Inbound) Serve(ctx context.Context, ln net.Listener) error {
@@ -101,8 +103,8 @@ type session struct {
 	rcpts []address
 }
 
-func (s *session) Reset()                                    { s.rcpts = nil }
-func (s *session) Logout() error                             { return nil }
+func (s *session) Reset()                                      { s.rcpts = nil }
+func (s *session) Logout() error                               { return nil }
 func (s *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
 
 // Rcpt accepts only addresses Parley knows; everything else is a 5xx now,

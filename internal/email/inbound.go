@@ -252,7 +252,7 @@ func (in *Inbound) reply(ctx context.Context, workspaceID string, convID int64, 
 	if sender == nil {
 		return errNotSender
 	}
-	body := textToHTML(msg.Text)
+	body := conversation.TextHTML(msg.Text)
 	_, err = in.convs.ChangeTx(ctx, workspaceID, convID, func(tx *store.Tx, c *conversation.Conversation) (*conversation.Change, error) {
 		if !c.HasContact(sender.ID) {
 			return nil, conversation.ErrNotParticipant
@@ -293,7 +293,7 @@ func (in *Inbound) startConversation(ctx context.Context, workspaceID string, ms
 	if r := []rune(subject); len(r) > 255 {
 		subject = string(r[:255])
 	}
-	conv, ch := conversation.NewFromContact(workspaceID, authorOf(ct), ct.ID, ct.ExternalID, textToHTML(msg.Text), subject, nil, time.Now().Unix())
+	conv, ch := conversation.NewFromContact(workspaceID, authorOf(ct), ct.ID, ct.ExternalID, conversation.TextHTML(msg.Text), subject, nil, time.Now().Unix())
 	conv.Source.Type = "email"
 	err = in.db.InTx(ctx, func(tx *store.Tx) error {
 		if isNew {

@@ -3,7 +3,6 @@ package email
 import (
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"regexp"
 	"strings"
@@ -104,11 +103,27 @@ var (
 	separatorRe = regexp.MustCompile(`(?i)^\s*(-{2,}\s*original message\s*-{2,}|_{10,}|from:\s.+|-{2,}\s*forwarded message\s*-{2,})\s*$`)
 )
 
+// attribution reports whether a line is "On …, … wrote:" (the regular
+// expression runs only on lines that end like one).
+func attribution(l string) bool {
+	t := strings.ToLower(strings.TrimRight(l, " \t:"))
+	for _, w := range []string{"wrote", "a écrit", "schrieb", "escribió"} {
+		if strings.HasSuffix(t, w) {
+			return wroteRe.MatchString(l)
+		}
+	}
+	return false
+}
+
 // replyText cuts the new text out of a reply: everything from Parley's
 // reply marker, an "On … wrote:" line, an Outlook "From:" header block or
 // "-----Original Message-----", or a signature ("-- " line) on is dropped,
 // and so are lines quoted with ">". Line breaks are normalised to \n.
 func replyText(s string) string {
+	if len(s) > 4*maxBody {
+		// A reply is at most maxBody; quotes are not looked through forever.
+		s = strings.ToValidUTF8(s[:4*maxBody], "")
+	}
 	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	lines := strings.Split(s, "\n")
 	var kept []string
@@ -121,11 +136,11 @@ func replyText(s string) string {
 		if l == "-- " || t == "--" || separatorRe.MatchString(l) {
 			break
 		}
-		if wroteRe.MatchString(l) {
+		if attribution(l) {
 			break
 		}
 		// "On … <ada@example.com>" then "wrote:" on the next line.
-		if i+1 < len(lines) && wroteRe.MatchString(l+" "+lines[i+1]) && strings.HasPrefix(strings.ToLower(t), "on ") {
+		if i+1 < len(lines) && strings.HasPrefix(strings.ToLower(t), "on ") && attribution(l+" "+lines[i+1]) {
 			break
 		}
 		if strings.HasPrefix(t, ">") {
@@ -141,23 +156,4 @@ func replyText(s string) string {
 		}
 	}
 	return strings.ReplaceAll(out, "\x00", "")
-}
-
-var paraRe = regexp.MustCompile(`\n\s*\n`)
-
-// textToHTML is how an emailed reply is stored: escaped, a blank line
-// starting a paragraph, a line break a <br> (mail HTML is never kept).
-func textToHTML(s string) string {
-	var b strings.Builder
-	for _, para := range paraRe.Split(s, -1) {
-		if para = strings.TrimSpace(para); para == "" {
-			continue
-		}
-		lines := strings.Split(para, "\n")
-		for i, l := range lines {
-			lines[i] = html.EscapeString(strings.TrimSpace(l))
-		}
-		b.WriteString("<p>" + strings.Join(lines, "<br>") + "</p>")
-	}
-	return b.String()
 }

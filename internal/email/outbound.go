@@ -227,6 +227,12 @@ type outMessage struct {
 	PartIDs   []int64
 }
 
+// NotConfigured runs ReplyKind jobs when no SMTP server is configured
+// (any left from when one was): they complete without sending.
+func NotConfigured(context.Context, *jobs.Job, func(any) error) (any, error) {
+	return &ReplyResult{Reason: "no SMTP server is configured (PARLEY_SMTP_URL)"}, nil
+}
+
 // Handler runs ReplyKind jobs: unless the contact saw the reply in the
 // Messenger, it emails every participant with an email address the
 // conversation's teammate comments they have neither seen nor been

@@ -615,6 +615,13 @@ func TestInboundRefusals(t *testing.T) {
 		if code := smtpCode(send(t, n, "ada@example.com", []string{replyA}, big)); code != 552 {
 			t.Errorf("oversized mail: SMTP %d, want 552", code)
 		}
+		// An out-of-office reply and a bounce are accepted and dropped.
+		if err := send(t, n, "ada@example.com", []string{replyA}, body("ada@example.com", replyA, "Auto-Submitted: auto-replied\n")); err != nil {
+			t.Errorf("auto-reply: %v", err)
+		}
+		if err := send(t, n, "", []string{replyA}, body("mailer-daemon@example.com", replyA, "")); err != nil {
+			t.Errorf("bounce: %v", err)
+		}
 		if got := topics(t, n.db, a.ws.ID); len(got) != len(headA) {
 			t.Fatalf("workspace A changed: %v", got[len(headA):])
 		}

@@ -99,13 +99,17 @@ func malformed(err error) error {
 }
 
 type session struct {
-	in    *Inbound
-	rcpts []address
+	in     *Inbound
+	bounce bool // empty envelope sender: a delivery status notification
+	rcpts  []address
 }
 
-func (s *session) Reset()                                      { s.rcpts = nil }
-func (s *session) Logout() error                               { return nil }
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
+func (s *session) Reset()        { s.rcpts, s.bounce = nil, false }
+func (s *session) Logout() error { return nil }
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.bounce = from == ""
+	return nil
+}
 
 // Rcpt accepts only addresses Parley knows; everything else is a 5xx now,
 // before the message is sent.
@@ -159,6 +163,12 @@ func (s *session) Data(r io.Reader) error {
 	msg, err := parseMail(bytes.NewReader(raw))
 	if err != nil {
 		return malformed(err)
+	}
+	if s.bounce || msg.Automatic {
+		// Accepted and dropped: an out-of-office reply or a bounce must
+		// not reopen a conversation (or start one) as if the contact wrote.
+		slog.Info("inbound email: automatic mail ignored", "from", msg.From, "bounce", s.bounce)
+		return nil
 	}
 	for _, a := range s.rcpts {
 		if err := s.in.deliver(s.in.ctx, a, msg); err != nil {

@@ -22,6 +22,9 @@ type incoming struct {
 	MessageID string   // without angle brackets; "" when absent
 	Refs      []string // In-Reply-To, then References newest first
 	Text      string   // the new text, quoted history and signature cut
+	// Automatic is set for mail no person wrote: out-of-office replies,
+	// list and bulk mail (RFC 3834 Auto-Submitted, Precedence, X-Autoreply).
+	Automatic bool
 }
 
 // errMalformed is a mail Parley cannot read.
@@ -49,6 +52,7 @@ func parseMail(r io.Reader) (*incoming, error) {
 	}
 	in.Subject = strings.ToValidUTF8(in.Subject, "")
 	in.MessageID, _ = mr.Header.MessageID()
+	in.Automatic = automatic(mr.Header)
 	replyTo, _ := mr.Header.MsgIDList("In-Reply-To")
 	refs, _ := mr.Header.MsgIDList("References")
 	for i := len(refs) - 1; i >= 0; i-- {
@@ -93,6 +97,18 @@ func parseMail(r io.Reader) (*incoming, error) {
 	}
 	in.Text = replyText(plain)
 	return in, nil
+}
+
+// automatic reports whether a mail says it was sent by a program.
+func automatic(h mail.Header) bool {
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
+		return true
+	}
+	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
+	case "bulk", "junk", "list", "auto_reply":
+		return true
+	}
+	return h.Get("X-Autoreply") != "" || h.Get("X-Autorespond") != ""
 }
 
 var (

@@ -65,7 +65,9 @@ type relaySession struct {
 	to   []string
 }
 
-func (r *relay) NewSession(c *smtp.Conn) (smtp.Session, error) { return &relaySession{r: r, conn: c}, nil }
+func (r *relay) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &relaySession{r: r, conn: c}, nil
+}
 
 func (s *relaySession) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *relaySession) Auth(string) (sasl.Server, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,12 @@ func NewOutbound(db *store.DB, opts Options, worker *jobs.Worker) (*Outbound, er
 	if opts.Poll <= 0 {
 		opts.Poll = 2 * time.Second
 	}
+	// The setting may carry a display name; emails show the teammate's.
+	from, err := mail.ParseAddress(opts.From)
+	if err != nil {
+		return nil, fmt.Errorf("From address %q: %w", opts.From, err)
+	}
+	opts.From = from.Address
 	return &Outbound{db: db, opts: opts, convs: store.NewConversations(db), contacts: store.NewContacts(db),
 		workspaces: store.NewWorkspaces(db), sender: sender, worker: worker}, nil
 }

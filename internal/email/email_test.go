@@ -539,7 +539,7 @@ func TestInboundNewConversation(t *testing.T) {
 		if err := send(t, n, "charles@example.org", []string{to}, msg); err != nil {
 			t.Fatal(err)
 		}
-		msg = "From: ada@example.com\nTo: " + to + "\nSubject: Another thing\n\nA second topic.\n"
+		msg = "From: ADA@example.com\nTo: " + to + "\nSubject: Another thing\n\nA second topic.\n"
 		if err := send(t, n, "ada@example.com", []string{to}, msg); err != nil {
 			t.Fatal(err)
 		}

@@ -288,6 +288,9 @@ func (in *Inbound) reply(ctx context.Context, workspaceID string, convID int64, 
 // contact with the sender's email, creating a lead when there is none.
 func (in *Inbound) startConversation(ctx context.Context, workspaceID string, msg *incoming) error {
 	ct, err := in.contacts.ByEmail(ctx, workspaceID, msg.From)
+	if lower := strings.ToLower(msg.From); errors.Is(err, store.ErrNotFound) && lower != msg.From {
+		ct, err = in.contacts.ByEmail(ctx, workspaceID, lower)
+	}
 	isNew := errors.Is(err, store.ErrNotFound)
 	if err != nil && !isNew {
 		return in.failed(err)

@@ -16,7 +16,7 @@ import (
 
 // incoming is what Parley takes from an inbound mail.
 type incoming struct {
-	From      string // the From address, lowercased
+	From      string // the From address, as written
 	FromName  string
 	Subject   string
 	MessageID string   // without angle brackets; "" when absent
@@ -46,7 +46,7 @@ func parseMail(r io.Reader) (*incoming, error) {
 	if err != nil || len(from) == 0 {
 		return nil, fmt.Errorf("%w: no valid From address", errMalformed)
 	}
-	in := &incoming{From: strings.ToLower(from[0].Address), FromName: from[0].Name}
+	in := &incoming{From: from[0].Address, FromName: from[0].Name}
 	if in.Subject, err = mr.Header.Subject(); err != nil {
 		in.Subject = mr.Header.Get("Subject")
 	}

@@ -42,7 +42,7 @@ func TestParseMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.From != "ada@example.com" || in.FromName != "Adá" || in.Subject != "Réponse" || in.MessageID != "m1@x" {
+	if in.From != "ADA@Example.com" || in.FromName != "Adá" || in.Subject != "Réponse" || in.MessageID != "m1@x" {
 		t.Fatalf("%+v", in)
 	}
 	if strings.Join(in.Refs, " ") != "p3@parley.test p3@parley.test p2@parley.test p1@parley.test" || in.Text != "Déjà vu" {

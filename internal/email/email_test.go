@@ -375,7 +375,8 @@ func TestUnseenReplyIsEmailed(t *testing.T) {
 }
 
 // TestSeenReplyIsNotEmailed: a reply the contact saw in the Messenger
-// within the delay is not emailed; a note never is.
+// within the delay is not emailed (a visit before the reply does not
+// count); a note never is.
 func TestSeenReplyIsNotEmailed(t *testing.T) {
 	eachDB(t, func(t *testing.T, target dbTarget) {
 		mb := newMailbox(t)
@@ -387,11 +388,18 @@ func TestSeenReplyIsNotEmailed(t *testing.T) {
 		}
 		g := newFixture(t, n, "Beta", "bob@example.com")
 		g.adminSays(t, n, conversation.PartNote, "<p>just a note</p>")
-		if ran := runDue(t, n); ran != 1 {
-			t.Fatalf("ran %d jobs, want 1", ran)
+		// Seen before the reply was written: still emailed.
+		h := newFixture(t, n, "Gamma", "cy@example.com")
+		if _, err := n.convs.MarkSeenByContact(context.Background(), h.ws.ID, h.conv, h.contact.ID, time.Now().Unix()-10); err != nil {
+			t.Fatal(err)
 		}
-		if got := mb.messages(); len(got) != 0 {
-			t.Fatalf("%d emails sent, want none: %s", len(got), got[0].raw)
+		h.adminSays(t, n, conversation.PartComment, "<p>After you looked</p>")
+		if ran := runDue(t, n); ran != 2 {
+			t.Fatalf("ran %d jobs, want 2", ran)
+		}
+		got := mb.messages()
+		if len(got) != 1 || got[0].to[0] != "cy@example.com" {
+			t.Fatalf("%d emails sent, want only the one to cy@example.com", len(got))
 		}
 	})
 }

@@ -646,3 +646,39 @@ func TestInboundRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestSchedulersOnTwoNodes: two processes scheduling over the same
+// database at the same time enqueue exactly one job per reply.
+func TestSchedulersOnTwoNodes(t *testing.T) {
+	eachDB(t, func(t *testing.T, target dbTarget) {
+		mb := newMailbox(t)
+		a, b := start(t, target, mb), start(t, target, mb)
+		f := newFixture(t, a, "Acme", "ada@example.com")
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		for i := 0; i < 20; i++ {
+			f.adminSays(t, a, conversation.PartComment, "<p>reply</p>")
+			for _, n := range []*node{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := n.out.Schedule(context.Background()); err != nil {
+						errs <- err
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		var jobsN int
+		if err := a.db.Read().QueryRow(context.Background(), `SELECT count(*) FROM jobs WHERE workspace_id = ? AND kind = ?`, f.ws.ID, email.ReplyKind).Scan(&jobsN); err != nil {
+			t.Fatal(err)
+		}
+		if jobsN != 20 {
+			t.Fatalf("%d jobs for 20 replies", jobsN)
+		}
+	})
+}

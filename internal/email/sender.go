@@ -72,6 +72,7 @@ func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
 			conn.Close()
 			return nil, err
 		}
+		c.CommandTimeout, c.SubmissionTimeout = s.timeout, 2*s.timeout
 		return c, nil
 	}
 	c, err := s.hello(smtp.NewClient(conn))
@@ -105,6 +106,9 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, msg []byte)
 		return err
 	}
 	defer c.Close()
+	// Shutting down interrupts a send in progress (the job is retried).
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	if s.user != "" {
 		if err := c.Auth(sasl.NewPlainClient("", s.user, s.pass)); err != nil {
 			return err

@@ -3,6 +3,7 @@ package email_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -415,6 +416,15 @@ func TestEmailSurvivesRestart(t *testing.T) {
 		f.adminSays(t, a, conversation.PartComment, "<p>Before the restart</p>")
 		if n, err := a.out.Schedule(context.Background()); err != nil || n != 1 {
 			t.Fatalf("scheduled %d, %v", n, err)
+		}
+		var payload string
+		var runAt int64
+		if err := a.db.Read().QueryRow(context.Background(), `SELECT payload, run_at FROM jobs WHERE workspace_id = ? AND kind = ? AND state = 'pending'`, f.ws.ID, email.ReplyKind).Scan(&payload, &runAt); err != nil {
+			t.Fatal(err)
+		}
+		var p email.ReplyPayload
+		if err := json.Unmarshal([]byte(payload), &p); err != nil || p.ConversationID != f.conv || runAt != p.CreatedAt+int64(delay/time.Second) {
+			t.Fatalf("job %s due at %d, want the reply's time plus the delay", payload, runAt)
 		}
 		a.stopped() // stops before the delay is over
 

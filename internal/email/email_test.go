@@ -75,6 +75,9 @@ func (s *mbSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 func (s *mbSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "gone@") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -689,6 +692,45 @@ func TestSchedulersOnTwoNodes(t *testing.T) {
 		}
 		if jobsN != 20 {
 			t.Fatalf("%d jobs for 20 replies", jobsN)
+		}
+	})
+}
+
+// TestRefusedAddressIsNotRetried: a mailbox the contact's mail server
+// refuses for good (5xx) ends the job with the refusal recorded, instead
+// of retrying; the reply is not emailed again.
+func TestRefusedAddressIsNotRetried(t *testing.T) {
+	eachDB(t, func(t *testing.T, target dbTarget) {
+		mb := newMailbox(t)
+		n := start(t, target, mb)
+		f := newFixture(t, n, "Acme", "gone@example.com")
+		f.adminSays(t, n, conversation.PartComment, "<p>Hello?</p>")
+		if ran := runDue(t, n); ran != 1 {
+			t.Fatalf("ran %d jobs", ran)
+		}
+		ctx := context.Background()
+		var state, result string
+		if err := n.db.Read().QueryRow(ctx, `SELECT state, result FROM jobs WHERE workspace_id = ? AND kind = ?`, f.ws.ID, email.ReplyKind).Scan(&state, &result); err != nil {
+			t.Fatal(err)
+		}
+		var res email.ReplyResult
+		_ = json.Unmarshal([]byte(result), &res)
+		if state != jobs.Completed || len(res.Refused) != 1 || !strings.Contains(res.Refused[0], "550") || len(res.Sent) != 0 {
+			t.Fatalf("job %s %s", state, result)
+		}
+		var failed *string
+		if err := n.db.Read().QueryRow(ctx, `SELECT error FROM email_messages WHERE workspace_id = ?`, f.ws.ID).Scan(&failed); err != nil || failed == nil {
+			t.Fatalf("refusal not recorded: %v %v", failed, err)
+		}
+		// A later reply is tried on its own (the refused one is not resent).
+		f.adminSays(t, n, conversation.PartComment, "<p>Still there?</p>")
+		runDue(t, n)
+		var count int
+		if err := n.db.Read().QueryRow(ctx, `SELECT count(*) FROM email_parts WHERE workspace_id = ?`, f.ws.ID).Scan(&count); err != nil || count != 2 {
+			t.Fatalf("%d email_parts, %v", count, err)
+		}
+		if len(mb.messages()) != 0 {
+			t.Fatal("captured a refused email")
 		}
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/jobs"
@@ -30,8 +32,9 @@ type ReplyPayload struct {
 
 // ReplyResult is what a finished job records.
 type ReplyResult struct {
-	Sent   []string `json:"sent,omitempty"` // Message-IDs
-	Reason string   `json:"reason,omitempty"`
+	Sent    []string `json:"sent,omitempty"`    // Message-IDs
+	Refused []string `json:"refused,omitempty"` // Message-ID: the server's reply
+	Reason  string   `json:"reason,omitempty"`
 }
 
 // Outbound emails teammates' replies that contacts have not seen.
@@ -272,12 +275,24 @@ func (o *Outbound) Handler() jobs.Handler {
 		}
 		res := &ReplyResult{}
 		for _, m := range msgs {
-			if err := o.send(ctx, c, m); err != nil {
+			err := o.send(ctx, c, m)
+			var se *smtp.SMTPError
+			if errors.As(err, &se) && se.Code/100 == 5 {
+				// Refused for good (unknown mailbox, rejected sender or
+				// credentials): retrying cannot help; the message is
+				// kept with the refusal and not sent again.
+				if err := o.refused(ctx, c.WorkspaceID, m.MessageID, se); err != nil {
+					return nil, err
+				}
+				res.Refused = append(res.Refused, m.MessageID+": "+se.Error())
+				continue
+			}
+			if err != nil {
 				return nil, fmt.Errorf("send %s: %w", m.MessageID, err)
 			}
 			res.Sent = append(res.Sent, m.MessageID)
 		}
-		if len(res.Sent) == 0 {
+		if len(res.Sent)+len(res.Refused) == 0 {
 			res.Reason = "nothing left to email"
 		}
 		return res, nil
@@ -312,11 +327,12 @@ func (o *Outbound) prepare(ctx context.Context, c *conversation.Conversation, p 
 		for _, r := range rcpts {
 			var mid string
 			var sent *int64
-			err := tx.QueryRow(ctx, `SELECT m.message_id, m.sent_at FROM email_parts p JOIN email_messages m ON m.workspace_id = p.workspace_id AND m.message_id = p.message_id
- WHERE p.workspace_id = ? AND p.part_id = ? AND p.contact_id = ?`, c.WorkspaceID, p.PartID, r.id).Scan(&mid, &sent)
+			var failed *string
+			err := tx.QueryRow(ctx, `SELECT m.message_id, m.sent_at, m.error FROM email_parts p JOIN email_messages m ON m.workspace_id = p.workspace_id AND m.message_id = p.message_id
+ WHERE p.workspace_id = ? AND p.part_id = ? AND p.contact_id = ?`, c.WorkspaceID, p.PartID, r.id).Scan(&mid, &sent, &failed)
 			switch err = store.MapErr(err); {
-			case err == nil && sent != nil:
-				continue // emailed already
+			case err == nil && (sent != nil || failed != nil):
+				continue // emailed already, or refused for good
 			case err == nil:
 				m, err := loadMessage(ctx, tx, c.WorkspaceID, mid)
 				if err != nil {
@@ -449,6 +465,15 @@ func (o *Outbound) send(ctx context.Context, c *conversation.Conversation, m out
 	}
 	return o.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE email_messages SET sent_at = ? WHERE workspace_id = ? AND message_id = ?`, time.Now().Unix(), c.WorkspaceID, m.MessageID)
+		return err
+	})
+}
+
+// refused records the mail server's permanent refusal of a message.
+func (o *Outbound) refused(ctx context.Context, workspaceID, messageID string, se *smtp.SMTPError) error {
+	slog.Warn("email refused by the mail server", "workspace", workspaceID, "message_id", messageID, "err", se)
+	return o.db.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE email_messages SET error = ? WHERE workspace_id = ? AND message_id = ?`, se.Error(), workspaceID, messageID)
 		return err
 	})
 }

@@ -16,8 +16,9 @@ CREATE TABLE email_threads (
 );
 
 -- Every email sent (direction 'out', sent_at set once the SMTP server took
--- it) or received ('in') for a conversation, by Message-ID: threading of
--- inbound replies, References of outbound ones, and no double sends.
+-- it, error once it refused it for good) or received ('in') for a
+-- conversation, by Message-ID: threading of inbound replies, References of
+-- outbound ones, and no double sends.
 CREATE TABLE email_messages (
     workspace_id TEXT NOT NULL,
     message_id TEXT NOT NULL,
@@ -27,6 +28,7 @@ CREATE TABLE email_messages (
     address TEXT NOT NULL,
     part_ids TEXT NOT NULL DEFAULT '[]',
     sent_at INTEGER,
+    error TEXT,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, message_id)
 );

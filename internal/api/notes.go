@@ -2,12 +2,12 @@ package api
 
 import (
 	"encoding/json"
-	"html"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -28,10 +28,7 @@ func (s *Server) noteRoutes() {
 // maxNoteBody is the longest note body accepted, in bytes.
 const maxNoteBody = 64 << 10
 
-var (
-	noteTagRe  = regexp.MustCompile(`<(?:[a-zA-Z][a-zA-Z0-9-]*|/[a-zA-Z][a-zA-Z0-9-]*|!--)`)
-	noteParaRe = regexp.MustCompile(`\n\s*\n`)
-)
+var noteTagRe = regexp.MustCompile(`<(?:[a-zA-Z][a-zA-Z0-9-]*|/[a-zA-Z][a-zA-Z0-9-]*|!--)`)
 
 // noteHTML returns the stored form of a note body: HTML is kept as given;
 // plain text is escaped and wrapped in paragraphs, as Intercom does (a blank
@@ -45,22 +42,7 @@ func noteHTML(body string) string {
 
 // textHTML escapes plain text and wraps it in paragraphs (messages from
 // contacts, whose HTML is never kept).
-func textHTML(body string) string {
-	body = strings.ReplaceAll(body, "\r\n", "\n")
-	var b strings.Builder
-	for _, para := range noteParaRe.Split(body, -1) {
-		para = strings.TrimSpace(para)
-		if para == "" {
-			continue
-		}
-		lines := strings.Split(para, "\n")
-		for i, l := range lines {
-			lines[i] = html.EscapeString(strings.TrimSpace(l))
-		}
-		b.WriteString("<p>" + strings.Join(lines, "<br>") + "</p>")
-	}
-	return b.String()
-}
+func textHTML(body string) string { return conversation.TextHTML(body) }
 
 func (h *noteAPI) create(w http.ResponseWriter, r *http.Request) error {
 	var in struct {

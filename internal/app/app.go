@@ -24,6 +24,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/conversation/snooze"
 	"github.com/parleyhq/parley/internal/csvimport"
+	"github.com/parleyhq/parley/internal/email"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -107,6 +108,13 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	worker := jobs.NewWorker(db)
 	worker.Handle(csvimport.Kind, csvimport.Handler(db, filepath.Join(cfg.DataDir, "imports")))
 	worker.Handle(snooze.Kind, snooze.Handler(store.NewConversations(db)))
+	outbound, inbound, smtpLn, err := openEmail(cfg, db, worker)
+	if err != nil {
+		return err
+	}
+	if smtpLn != nil {
+		defer smtpLn.Close()
+	}
 	events, err := openBus(cfg)
 	if err != nil {
 		return err
@@ -146,6 +154,12 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		g.Go(func() error { return servePprof(gctx, cfg.PprofAddr) })
 	}
 	g.Go(func() error { return worker.Run(gctx) })
+	if outbound != nil {
+		g.Go(func() error { return outbound.Run(gctx) })
+	}
+	if inbound != nil {
+		g.Go(func() error { return inbound.Serve(gctx, smtpLn) })
+	}
 	g.Go(func() error { return hub.Run(gctx) })
 	g.Go(func() error { return optimizeEvery(gctx, db, time.Hour) })
 	g.Go(func() error {
@@ -156,6 +170,31 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 		return srv.Shutdown(sctx)
 	})
 	return g.Wait()
+}
+
+// openEmail sets up replies by email (docs/email.md): the outbound side
+// when an SMTP server is configured (else its jobs complete doing
+// nothing), and the inbound SMTP listener when an address is.
+func openEmail(cfg *config.Config, db *store.DB, worker *jobs.Worker) (*email.Outbound, *email.Inbound, net.Listener, error) {
+	var out *email.Outbound
+	if cfg.SMTPURL != "" {
+		var err error
+		out, err = email.NewOutbound(db, email.Options{SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, Domain: cfg.EmailDomain, ReplyDelay: cfg.EmailReplyDelay}, worker)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		worker.Handle(email.ReplyKind, out.Handler())
+	} else {
+		worker.Handle(email.ReplyKind, email.NotConfigured)
+	}
+	if cfg.SMTPListen == "" {
+		return out, nil, nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.SMTPListen)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("smtp listen: %w", err)
+	}
+	return out, email.NewInbound(db, cfg.EmailDomain), ln, nil
 }
 
 // openBus is NATS when configured (several nodes), else in-process.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -31,6 +32,18 @@ type Config struct {
 	// no search has used; 0 turns it off.
 	SearchIndexIdle time.Duration
 	searchIndexIdle string
+
+	// Replies by email (docs/email.md). Without SMTPURL nothing is emailed.
+	SMTPURL    string
+	SMTPFrom   string
+	SMTPListen string
+	// EmailDomain is the domain of reply and inbound addresses (default:
+	// the public URL's host).
+	EmailDomain string
+	// EmailReplyDelay is how long a teammate's reply waits for the contact
+	// to see it in the Messenger before it is emailed.
+	EmailReplyDelay time.Duration
+	emailReplyDelay string
 }
 
 type option struct {
@@ -50,6 +63,11 @@ var options = []option{
 	{"nats-url", "PARLEY_NATS_URL", "", "NATS URL for multi-node installations", false, func(c *Config) *string { return &c.NATSURL }},
 	{"pprof-addr", "PARLEY_PPROF_ADDR", "", "serve Go's net/http/pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty", false, func(c *Config) *string { return &c.PprofAddr }},
 	{"search-index-idle", "PARLEY_SEARCH_INDEX_IDLE", "5m", "how long the in-memory search index keeps a workspace or column no search has used (a Go duration); 0 turns the index off", false, func(c *Config) *string { return &c.searchIndexIdle }},
+	{"smtp-url", "PARLEY_SMTP_URL", "", "outgoing mail server, smtp://user:pass@host:port (STARTTLS when offered) or smtps:// (implicit TLS); nothing is emailed when empty", true, func(c *Config) *string { return &c.SMTPURL }},
+	{"smtp-from", "PARLEY_SMTP_FROM", "", "From address of emailed replies (default parley@<email domain>)", false, func(c *Config) *string { return &c.SMTPFrom }},
+	{"email-reply-delay", "PARLEY_EMAIL_REPLY_DELAY", "5m", "how long a teammate's reply waits to be seen in the Messenger before it is emailed (a Go duration)", false, func(c *Config) *string { return &c.emailReplyDelay }},
+	{"smtp-listen", "PARLEY_SMTP_LISTEN", "", "address of the inbound SMTP server receiving replies and new conversations (e.g. :2525); off when empty", false, func(c *Config) *string { return &c.SMTPListen }},
+	{"email-domain", "PARLEY_EMAIL_DOMAIN", "", "domain of reply and inbound addresses (default: the public URL's host)", false, func(c *Config) *string { return &c.EmailDomain }},
 	{"log-level", "PARLEY_LOG_LEVEL", "info", "debug, info, warn or error", false, func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -96,6 +114,13 @@ func Register(fs *flag.FlagSet) func() (*Config, error) {
 			return nil, fmt.Errorf("search index idle time must be a duration such as 5m, or 0, not %q", c.searchIndexIdle)
 		}
 		c.SearchIndexIdle = d
+		if c.EmailReplyDelay, err = time.ParseDuration(c.emailReplyDelay); c.emailReplyDelay == "0" {
+			c.EmailReplyDelay, err = 0, nil
+		}
+		if err != nil || c.EmailReplyDelay < 0 {
+			return nil, fmt.Errorf("email reply delay must be a duration such as 5m, not %q", c.emailReplyDelay)
+		}
+		c.defaultEmail()
 		return c, c.Validate()
 	}
 }
@@ -138,12 +163,41 @@ func (c *Config) Validate() error {
 	if c.RateLimit < 1 {
 		errs = append(errs, errors.New("rate limit must be positive"))
 	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			errs = append(errs, errors.New("PARLEY_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…"))
+		}
+	}
+	if c.SMTPFrom != "" {
+		if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+			errs = append(errs, fmt.Errorf("PARLEY_SMTP_FROM %q is not an email address", c.SMTPFrom))
+		}
+	}
+	if strings.ContainsAny(c.EmailDomain, "@ /:") {
+		errs = append(errs, fmt.Errorf("email domain %q must be a domain name", c.EmailDomain))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q must be debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// defaultEmail fills the email domain from the public URL's host and the
+// From address from the domain.
+func (c *Config) defaultEmail() {
+	if c.EmailDomain == "" {
+		c.EmailDomain = "localhost"
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+			c.EmailDomain = u.Hostname()
+		}
+	}
+	c.EmailDomain = strings.ToLower(c.EmailDomain)
+	if c.SMTPFrom == "" {
+		c.SMTPFrom = "parley@" + c.EmailDomain
+	}
 }
 
 // SignInURL is where teammates sign in.

@@ -366,6 +366,12 @@ func (s *Conversations) Change(ctx context.Context, workspaceID string, id int64
 	return s.change(ctx, workspaceID, id, func(_ *Tx, c *conversation.Conversation) (*conversation.Change, error) { return fn(c) })
 }
 
+// ChangeTx is Change for a rule that writes rows of its own in the same
+// transaction (fn receives it), such as the inbound email a reply came in.
+func (s *Conversations) ChangeTx(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
+	return s.change(ctx, workspaceID, id, fn)
+}
+
 func (s *Conversations) change(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
 	var out *conversation.Conversation
 	err := s.db.InTx(ctx, func(tx *Tx) (err error) {

@@ -49,7 +49,24 @@ func (s *Conversations) StartByContact(ctx context.Context, in ContactStart) (*c
 		in.At = time.Now().Unix()
 	}
 	var out *conversation.Conversation
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
+		out, err = s.StartByContactIn(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StartByContactIn is StartByContact inside tx, for a caller that writes
+// rows of its own first (inbound email creates the lead who wrote).
+func (s *Conversations) StartByContactIn(ctx context.Context, tx *Tx, in ContactStart) (*conversation.Conversation, error) {
+	if in.At == 0 {
+		in.At = time.Now().Unix()
+	}
+	var out *conversation.Conversation
+	err := func() error {
 		rec, err := (&Search{db: s.db}).Record(ctx, tx, in.WorkspaceID, in.ContactID)
 		if errors.Is(err, ErrNotFound) {
 			return &MissingError{Kind: "contact"}
@@ -96,7 +113,7 @@ func (s *Conversations) StartByContact(ctx context.Context, in ContactStart) (*c
 			return in.Also(ctx, tx, c)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ func TestSearchIndexFollowsWrites(t *testing.T) {
 			{"field": "company.name", "operator": "~", "value": "acm"},
 			{"field": "role", "operator": "=", "value": "lead"},
 			{"field": "custom_attributes.seats", "operator": "<", "value": 1000},
+			{"field": "last_replied_at", "operator": ">", "value": 86400},
 		}
 		sorts := []map[string]any{nil, {"field": "custom_attributes.seats", "order": "ascending"}, {"field": "id", "order": "descending"}}
 		step := 0
@@ -98,6 +99,20 @@ func TestSearchIndexFollowsWrites(t *testing.T) {
 		check("deleting a tag")
 		e.do("DELETE", "/companies/"+co, nil).ok(t)
 		check("deleting the company")
+		// Contacts who write: last_replied_at moves (no contact event, the
+		// conversation event is enough for the index).
+		conv := str(e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "user", "id": ids[0]}, "body": "hi"}).ok(t)["conversation_id"])
+		check("a contact starting a conversation")
+		e.do("POST", "/conversations/"+conv+"/customers", map[string]any{"admin_id": str(e.do("GET", "/me", nil).ok(t)["id"]),
+			"customer": map[string]any{"intercom_user_id": ids[2]}}).ok(t)
+		e.do("POST", "/conversations/"+conv+"/reply", map[string]any{"message_type": "comment", "type": "user", "intercom_user_id": ids[2], "body": "me too"}).ok(t)
+		check("a contact replying")
+		if got := contactIDs(e.searchAll(e.token, queries[len(queries)-1], nil, 0)); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values([]string{ids[0], ids[2]}))) {
+			t.Fatalf("contacts who replied: %v, want %v", got, []string{ids[0], ids[2]})
+		}
+		if c := e.do("GET", "/contacts/"+ids[2], nil).ok(t); c["last_replied_at"] == nil {
+			t.Fatalf("last_replied_at of a contact who replied: %v", c["last_replied_at"])
+		}
 		if got := contactIDs(e.searchAll(e.token, queries[0], nil, 0)); !slices.Contains(got, fresh) || !slices.Contains(got, ids[0]) {
 			t.Fatalf("the compound query misses contacts it should find: %v", got)
 		}

@@ -334,6 +334,9 @@ func (s *Conversations) record(ctx context.Context, tx *Tx, c *conversation.Conv
 			return mapErr(err)
 		}
 	}
+	if err := noteContactReply(ctx, tx, c, ch); err != nil {
+		return err
+	}
 	view := *c
 	view.Parts, view.PartsTotal = ch.Parts, len(ch.Parts)
 	if view.Parts == nil {
@@ -527,4 +530,30 @@ func (s *Conversations) ContactSeenAt(ctx context.Context, workspaceID string, i
 	var at *int64
 	err := s.db.Read().QueryRow(ctx, `SELECT contact_seen_at FROM conversations WHERE workspace_id = ? AND id = ?`, workspaceID, id).Scan(&at)
 	return at, mapErr(err)
+}
+
+// noteContactReply moves the writer's last_replied_at (Intercom: when the
+// contact last messaged in) when the change is a contact's first message
+// or reply. The search index re-reads that contact on the conversation
+// event (effectOf), so no contact event is appended for it.
+func noteContactReply(ctx context.Context, tx *Tx, c *conversation.Conversation, ch *conversation.Change) error {
+	author, at := "", int64(0)
+	for _, topic := range ch.Topics {
+		switch topic {
+		case "conversation.user.created":
+			author, at = c.Source.Author.ID, c.CreatedAt
+		case "conversation.user.replied":
+			for _, p := range ch.Parts {
+				if p.Author.IsContact() && p.Type == conversation.PartComment {
+					author, at = p.Author.ID, p.CreatedAt
+				}
+			}
+		}
+	}
+	if author == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE contacts SET last_replied_at = ? WHERE workspace_id = ? AND id = ? AND (last_replied_at IS NULL OR last_replied_at < ?)`,
+		at, c.WorkspaceID, author, at)
+	return err
 }

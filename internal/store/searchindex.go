@@ -391,6 +391,9 @@ func effectOf(topic string) topicEffect {
 		strings.HasPrefix(topic, "company.tag."), strings.HasPrefix(topic, "segment."),
 		strings.HasPrefix(topic, "data_attribute."), strings.HasPrefix(topic, "event."):
 		return effectNone
+	case topic == "conversation.user.created", topic == "conversation.user.replied":
+		// The contact who wrote: its last_replied_at moved (record).
+		return effectContacts
 	case strings.HasPrefix(topic, "company."), strings.HasPrefix(topic, "tag."):
 		// A topic of the data platform this index does not know yet:
 		// start over rather than guess.
@@ -402,11 +405,14 @@ func effectOf(topic string) topicEffect {
 }
 
 // eventContactIDs extracts, per dialect, the contact ids an event item
-// names: the item itself (a contact), its "contact", or the two sides of a
-// merge.
+// names: the item itself (a contact), its "contact", the two sides of a
+// merge, or the author of a conversation's first message or of the reply
+// the event carries.
 var eventContactIDs = [2]string{
-	query.SQLite:   `json_extract(item, '$.id'), json_extract(item, '$.contact.id'), json_extract(item, '$.from.id'), json_extract(item, '$.into.id')`,
-	query.Postgres: `CAST(item AS jsonb)->>'id', CAST(item AS jsonb)->'contact'->>'id', CAST(item AS jsonb)->'from'->>'id', CAST(item AS jsonb)->'into'->>'id'`,
+	query.SQLite: `json_extract(item, '$.id'), json_extract(item, '$.contact.id'), json_extract(item, '$.from.id'), json_extract(item, '$.into.id'),
+ json_extract(item, '$.source.author.id'), json_extract(item, '$.conversation_parts.conversation_parts[0].author.id')`,
+	query.Postgres: `CAST(item AS jsonb)->>'id', CAST(item AS jsonb)->'contact'->>'id', CAST(item AS jsonb)->'from'->>'id', CAST(item AS jsonb)->'into'->>'id',
+ CAST(item AS jsonb)#>>'{source,author,id}', CAST(item AS jsonb)#>>'{conversation_parts,conversation_parts,0,author,id}'`,
 }
 
 // catchUp applies the events after w.seq: the contacts they name are
@@ -425,8 +431,8 @@ func (w *wsIndex) catchUp(ctx context.Context, r *Reader, workspaceID string) (r
 	n := 0
 	for rows.Next() {
 		var topic string
-		var ids [4]*string
-		if err := rows.Scan(&last, &topic, &ids[0], &ids[1], &ids[2], &ids[3]); err != nil {
+		var ids [6]*string
+		if err := rows.Scan(&last, &topic, &ids[0], &ids[1], &ids[2], &ids[3], &ids[4], &ids[5]); err != nil {
 			return false, mapErr(err)
 		}
 		if n++; n > indexMaxCatchUp {
@@ -434,7 +440,7 @@ func (w *wsIndex) catchUp(ctx context.Context, r *Reader, workspaceID string) (r
 		}
 		switch effectOf(topic) {
 		case effectContacts:
-			if strings.HasPrefix(topic, "company.") || strings.Contains(topic, ".tag.") || strings.Contains(topic, ".note.") {
+			if strings.HasPrefix(topic, "company.") || strings.HasPrefix(topic, "conversation.") || strings.Contains(topic, ".tag.") || strings.Contains(topic, ".note.") {
 				ids[0] = nil // the item is not the contact itself
 			}
 			for _, id := range ids {

@@ -22,7 +22,9 @@ func TestEffectOf(t *testing.T) {
 		"event.created":             effectNone,
 		"company.something.new":     effectUnknown,
 		"tag.renamed":               effectUnknown,
-		"conversation.user.created": effectNone,
+		"conversation.user.created": effectContacts,
+		"conversation.user.replied": effectContacts,
+		"conversation.admin.closed": effectNone,
 		"team.created":              effectNone,
 		"admin.away_mode_updated":   effectNone,
 	} {

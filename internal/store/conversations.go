@@ -92,58 +92,43 @@ func (s *Conversations) loadRelated(ctx context.Context, r Runner, workspaceID s
 		c.Contacts, c.Tags, c.Teammates = []conversation.ContactRef{}, []conversation.Tag{}, []int64{}
 		args = append(args, c.ID)
 	}
+	// One round trip for the three relations (kind: c contact, t tag,
+	// a admin who wrote), each in its own order.
 	in := inList(len(cs))
-	rows, err := r.Query(ctx, `SELECT cc.conversation_id, cc.contact_id, c.external_id FROM conversation_contacts cc
+	rows, err := r.Query(ctx, `SELECT 'c', cc.conversation_id, cc.contact_id, c.external_id, cc.position, NULL, NULL FROM conversation_contacts cc
  LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id
- WHERE cc.workspace_id = ? AND cc.conversation_id IN (`+in+`) ORDER BY cc.conversation_id, cc.position`, args...)
-	if err != nil {
-		return err
-	}
-	err = eachRow(rows, func() error {
-		var id int64
-		var ref conversation.ContactRef
-		if err := rows.Scan(&id, &ref.ID, &ref.ExternalID); err != nil {
-			return err
-		}
-		byID[id].Contacts = append(byID[id].Contacts, ref)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	rows, err = r.Query(ctx, `SELECT ct.conversation_id, ct.tag_id, t.name, ct.applied_at, ct.applied_by FROM conversation_tags ct
+ WHERE cc.workspace_id = ? AND cc.conversation_id IN (`+in+`)
+ UNION ALL
+ SELECT 't', ct.conversation_id, t.name, NULL, ct.applied_at, ct.tag_id, ct.applied_by FROM conversation_tags ct
  JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id
- WHERE ct.workspace_id = ? AND ct.conversation_id IN (`+in+`) ORDER BY ct.conversation_id, ct.applied_at, ct.tag_id`, args...)
-	if err != nil {
-		return err
-	}
-	err = eachRow(rows, func() error {
-		var id int64
-		var t conversation.Tag
-		if err := rows.Scan(&id, &t.ID, &t.Name, &t.AppliedAt, &t.AppliedBy); err != nil {
-			return err
-		}
-		byID[id].Tags = append(byID[id].Tags, t)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	rows, err = r.Query(ctx, `SELECT conversation_id, author_id FROM conversation_parts
+ WHERE ct.workspace_id = ? AND ct.conversation_id IN (`+in+`)
+ UNION ALL
+ SELECT 'a', conversation_id, author_id, NULL, min(id), NULL, NULL FROM conversation_parts
  WHERE workspace_id = ? AND conversation_id IN (`+in+`) AND author_type = 'admin'
- GROUP BY conversation_id, author_id ORDER BY conversation_id, min(id)`, args...)
+ GROUP BY conversation_id, author_id
+ ORDER BY 1, 2, 5, 6`, slices.Concat(args, args, args)...)
 	if err != nil {
 		return err
 	}
 	return eachRow(rows, func() error {
-		var id int64
-		var admin string
-		if err := rows.Scan(&id, &admin); err != nil {
+		var kind, text string
+		var id, key int64
+		var ext *string
+		var tagID, appliedBy *int64
+		if err := rows.Scan(&kind, &id, &text, &ext, &key, &tagID, &appliedBy); err != nil {
 			return err
 		}
-		var n int64
-		if _, err := fmt.Sscan(admin, &n); err == nil {
-			byID[id].Teammates = append(byID[id].Teammates, n)
+		c := byID[id]
+		switch kind {
+		case "c":
+			c.Contacts = append(c.Contacts, conversation.ContactRef{ID: text, ExternalID: ext})
+		case "t":
+			c.Tags = append(c.Tags, conversation.Tag{ID: *tagID, Name: text, AppliedAt: key, AppliedBy: appliedBy})
+		case "a":
+			var n int64
+			if _, err := fmt.Sscan(text, &n); err == nil {
+				c.Teammates = append(c.Teammates, n)
+			}
 		}
 		return nil
 	})

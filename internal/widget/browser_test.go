@@ -258,7 +258,6 @@ Intercom('update', {name: 'Ada Lovelace'});
 Intercom('onUnreadCountChange', function (n) { window.unreadCounts.push(n); });
 Intercom('onShow', function () { window.shown++; });
 Intercom('onHide', function () { window.hidden++; });
-Intercom('trackEvent', 'visited-shop', {plan: 'pro'});
 </script></body></html>`
 
 // root is the Messenger's shadow root, for expressions run in the page.
@@ -407,7 +406,9 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	waitForEvent("the queued trackEvent to be stored", func() bool {
+	// trackEvent records an event of the person (now a lead).
+	eval(`Intercom('trackEvent', 'visited-shop', {plan: 'pro'})`)
+	waitForEvent("the tracked event to be stored", func() bool {
 		ev := api.ok("GET", "/events?type=user&intercom_user_id="+contactRef["id"].(string), nil)
 		evs, _ := ev["events"].([]any)
 		return len(evs) == 1 && evs[0].(map[string]any)["event_name"] == "visited-shop"
@@ -441,10 +442,13 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("the window to close", root+`.querySelector('.p').hidden && `+root+`.activeElement === `+root+`.querySelector('.l') && window.hidden === 1`, 5*time.Second)
 	api.ok("POST", "/conversations/"+convID+"/reply", map[string]any{"message_type": "comment", "type": "admin", "admin_id": adminID, "body": "Are you still there?"})
 	waitFor("the unread badge", root+`.querySelector('.b').textContent === '1' && !`+root+`.querySelector('.b').hidden && window.unreadCounts[window.unreadCounts.length-1] === 1`, 10*time.Second)
-	keys(kb.Enter) // the launcher has the focus
+	keys(kb.Enter) // the launcher has the focus; the window reopens on the conversation
+	waitFor("the unread count back to 0", hasPart("Are you still there?")+` && window.unreadCounts[window.unreadCounts.length-1] === 0 && `+root+`.querySelector('.b').hidden`, 10*time.Second)
+	// Back to the list, and into the conversation again.
+	eval(root + `.querySelector('.back').click()`)
 	waitFor("the conversation in the list", root+`.querySelector('[data-conversation-id="`+convID+`"]') !== null`, 5*time.Second)
 	eval(root + `.querySelector('[data-conversation-id="` + convID + `"]').click()`)
-	waitFor("the unread count back to 0", hasPart("Are you still there?")+` && window.unreadCounts[window.unreadCounts.length-1] === 0 && `+root+`.querySelector('.b').hidden`, 10*time.Second)
+	waitFor("the conversation again", hasPart("Are you still there?")+` && `+root+`.activeElement.tagName === 'TEXTAREA'`, 10*time.Second)
 
 	// The network goes away: the proxy refuses everything and the browser
 	// believes it is offline. Meanwhile the teammate writes twice and the

@@ -141,6 +141,13 @@
     Intercom.booted = false;
   }
 
+  // Attribute and event calls go out one after the other, in the order the
+  // page made them (an update then a trackEvent must not race).
+  function serial(f) {
+    var gen = S.gen;
+    S.chain = (S.chain || Promise.resolve()).then(function () { if (gen === S.gen) return f(); }).catch(function (e) { console.warn('Parley: ' + e.message); });
+  }
+
   function whenBooted(f) {
     if (S.booted) return f();
     if (S.booting) S.booting.then(function (ok) { if (ok) f(); });
@@ -164,8 +171,7 @@
       delete body.user_id; delete body.user_hash; delete body.intercom_user_jwt; delete body.created_at;
       whenBooted(function () {
         if (!Object.keys(body).length) return refreshList();
-        api('POST', '/update', body).then(function (r) { if (r && r.contact) S.contact = r.contact; })
-          .catch(function (e) { console.warn('Parley: update: ' + e.message); });
+        serial(function () { return api('POST', '/update', body).then(function (r) { if (r && r.contact) S.contact = r.contact; }); });
       });
     },
     shutdown: function () {
@@ -181,14 +187,13 @@
     showNewMessage: function (text) {
       whenBooted(function () {
         S.view = 'thread'; S.cur = null; setOpen(true);
-        if (typeof text === 'string') S.ui.input.value = text;
+        if (typeof text === 'string' && S.ui) S.ui.input.value = text;
       });
     },
     showConversation: function (id) { whenBooted(function () { openThread(String(id)); setOpen(true); }); },
     trackEvent: function (name, metadata) {
       whenBooted(function () {
-        api('POST', '/events', { event_name: String(name), metadata: metadata || undefined })
-          .catch(function (e) { console.warn('Parley: trackEvent: ' + e.message); });
+        serial(function () { return api('POST', '/events', { event_name: String(name), metadata: metadata || undefined }); });
       });
     },
     getVisitorId: function () { return S.visitorId || (S.appId && (load('visitor') || {}).visitor_id) || null; },
@@ -215,7 +220,7 @@
   function isAdmin(p) { return p && p.author && (p.author.type === 'admin' || p.author.type === 'bot' || p.author.type === 'team'); }
   function addPart(cid, p) {
     var t = thread(cid);
-    if (!p || p.id == null || t.ids[p.id]) return false;
+    if (!p || p.id == null || p.id === "" || t.ids[p.id]) return false;
     t.ids[p.id] = true;
     t.parts.push(p);
     t.parts.sort(function (a, b) { return (a.created_at || 0) - (b.created_at || 0) || (+a.id - +b.id) || 0; });
@@ -394,7 +399,9 @@
     var gen = S.gen;
     it.sending = true;
     renderSoon();
-    (it.tried ? findSent(it) : Promise.resolve(null)).then(function (found) {
+    // After the page's pending update/trackEvent calls: a name set before
+    // writing is on the person the message creates.
+    Promise.resolve(S.chain).then(function () { return it.tried ? findSent(it) : null; }).then(function (found) {
       if (found) return found;
       if (!it.tried) { it.tried = true; it.before = knownIds(it); store('outbox', S.outbox); }
       var body = { body: it.body };
@@ -744,7 +751,12 @@
       log.appendChild(m);
       if (mine) lastMine = p;
     });
-    var pending = S.outbox.filter(function (it) { return it.conv ? it.conv === cid : it.group === cid; });
+    // Queued messages of this conversation; one whose part already arrived
+    // over the socket (before the answer to its POST) is not shown twice.
+    var pending = S.outbox.filter(function (it) {
+      if (it.conv ? it.conv !== cid : it.group !== cid) return false;
+      return !(it.tried && it.before && t && t.parts.some(function (p) { return !isAdmin(p) && it.before.indexOf(String(p.id)) < 0 && sameText(p.body, it.body); }));
+    });
     pending.forEach(function (it) {
       var m = el('div', { 'class': 'm me q', 'data-pending': it.key });
       it.body.split(/\n{2,}/).forEach(function (para) { m.appendChild(el('p', null, para)); });

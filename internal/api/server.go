@@ -40,6 +40,9 @@ type Options struct {
 	SearchIndexIdle time.Duration
 	// Realtime serves GET /realtime; nil turns the endpoint off.
 	Realtime *realtime.Hub
+	// AttachmentDir is where Messenger uploads are stored
+	// (PARLEY_DATA_DIR/attachments); empty turns uploads off.
+	AttachmentDir string
 }
 
 // Server holds what the handlers need.
@@ -55,6 +58,7 @@ type Server struct {
 	jobs       JobQueue
 	search     *store.Search
 	teams      *store.Teams
+	messenger  *messengerAPI
 
 	literalRoutes []literalRoute
 }
@@ -192,6 +196,7 @@ func (s *Server) routes() {
 	s.teamRoutes()
 	s.conversationRoutes()
 	s.realtimeRoutes()
+	s.messengerRoutes()
 	widget.Routes(s.mux) // GET /widget.js, GET /widget/{app_id}: the Messenger script
 }
 

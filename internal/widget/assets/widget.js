@@ -521,6 +521,7 @@
           if (ok && a.name !== 'alt' && !/^(https?:|mailto:)/i.test(a.value.trim())) ok = false;
           if (!ok) c.removeAttribute(a.name);
         });
+        if (c.tagName === 'IMG' && !c.hasAttribute('src')) { c.remove(); return; }
         if (c.tagName === 'A') { c.setAttribute('target', '_blank'); c.setAttribute('rel', 'noopener noreferrer nofollow'); }
         walk(c);
       });

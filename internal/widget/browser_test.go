@@ -276,6 +276,9 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	appID := me["app"].(map[string]any)["id_code"].(string)
 	adminID := me["id"].(string)
 	proxy := newProxy(t, addr)
+	// The workspace's look: the Messenger must follow it.
+	api.ok("PUT", "/messenger/settings", map[string]any{"app_name": "Acme Shop", "color": "#112233", "secondary_color": "#fafafa",
+		"alignment": "left", "horizontal_padding": 30, "greeting": "Hello from Acme", "reply_time": "a few hours"})
 
 	// The site is on another origin (another host name and port).
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -367,8 +370,21 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		Font     string `json:"font"`
 	}
 	evalInto(`(() => { const r = `+root+`, l = r.querySelector('.l'); return {launcher: getComputedStyle(l).backgroundColor, display: getComputedStyle(l).display, font: getComputedStyle(r.querySelector('.r')).fontSize} })()`, &look)
-	if look.Launcher == "rgb(255, 0, 0)" || look.Display == "none" || look.Font != "14px" {
-		t.Fatalf("the host page's CSS reached the Messenger: %+v", look)
+	if look.Launcher != "rgb(17, 34, 51)" || look.Display == "none" || look.Font != "14px" {
+		t.Fatalf("the Messenger does not have the workspace's colour, or the host page's CSS reached it: %+v", look)
+	}
+	var place struct {
+		Left  float64 `json:"left"`
+		Width float64 `json:"width"`
+	}
+	evalInto(`(() => { const b = `+root+`.querySelector('.l').getBoundingClientRect(); return {left: b.left, width: innerWidth} })()`, &place)
+	if place.Left != 30 {
+		t.Fatalf("launcher at x=%v of %v, want on the left with 30px padding", place.Left, place.Width)
+	}
+	var header string
+	evalInto(root+`.querySelector('.hd').textContent`, &header)
+	if !strings.Contains(header, "Acme Shop") || !strings.Contains(header, "Hello from Acme") || !strings.Contains(header, "We usually reply in a few hours") {
+		t.Fatalf("header %q lacks the app name, greeting or expected reply time", header)
 	}
 
 	// Keyboard only: focus the launcher, Enter opens; focus goes into the
@@ -406,6 +422,10 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// The teammate reads it: the visitor sees "Seen" under their message.
+	api.ok("POST", "/conversations/"+convID+"/seen", nil)
+	waitFor("the teammate's read receipt", root+`.querySelector('.st.seen') !== null`, 10*time.Second)
+
 	// trackEvent records an event of the person (now a lead).
 	eval(`Intercom('trackEvent', 'visited-shop', {plan: 'pro'})`)
 	waitForEvent("the tracked event to be stored", func() bool {

@@ -349,7 +349,7 @@
     }
     if (f.state) c.state = f.state;
     if (f.topic === 'conversation.contact.seen') { c.unread = false; recount(); }
-    if (f.topic === 'conversation.admin.seen') thread(id).admin_seen_at = f.admin_seen_at || Math.floor(Date.now() / 1000);
+    if (f.topic === 'conversation.admin.seen') thread(id).admin_seen_at = f.seen_at || f.admin_seen_at || Math.floor(Date.now() / 1000);
     if (!f.part && f.topic !== 'conversation.contact.seen' && f.topic !== 'conversation.admin.seen') laterRefresh();
     render();
   }

@@ -311,33 +311,8 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	}()
 	defer func() { cancelTimeout(); <-consoleDone }()
 
-	eval := func(expr string) json.RawMessage {
-		t.Helper()
-		raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](`(() => { const v = (`+expr+`); return v === undefined ? null : v })()`))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return raw
-	}
-	var evalInto = func(expr string, v any) {
-		t.Helper()
-		if err := json.Unmarshal(eval(expr), v); err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-	}
-	waitFor := func(what, expr string, timeout time.Duration) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-			dump := eval(`(() => { const h = document.querySelector('#parley-messenger'); return h ? h.shadowRoot.querySelector('.r').innerText : 'no messenger' })()`)
-			t.Fatalf("waiting for %s (%s): %v\nMessenger shows: %s", what, expr, err, dump)
-		}
-	}
-	keys := func(s string) {
-		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.KeyEvent(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tab1 := &tab{t: t, ctx: ctx}
+	eval, evalInto, waitFor, keys := tab1.eval, tab1.evalInto, tab1.waitFor, tab1.keys
 	domParts := func() []domPart {
 		t.Helper()
 		var ps []domPart
@@ -562,6 +537,39 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	want = append(want, "") // the image, without text
 	checkOnce("after a reload")
 
+	// Two tabs of the same visitor, both offline; one queues a message, both
+	// come back at the same moment: it is sent once.
+	ctx2, cancel2 := chromedp.NewContext(ctx)
+	defer cancel2()
+	tab2 := &tab{t: t, ctx: ctx2}
+	if err := chromedp.Do(ctx2, chromedp.Navigate(siteURL)); err != nil {
+		t.Fatal(err)
+	}
+	tab2.waitFor("boot in the second tab", `window.Intercom.booted === true && Intercom('getVisitorId') === `+jsString(visitorID), 20*time.Second)
+	tab2.eval(`Intercom('showConversation', ` + jsString(convID) + `)`)
+	tab2.waitFor("the conversation in the second tab", hasPart("Yes it did"), 10*time.Second)
+	proxy.set("cut")
+	offline(t, ctx, true)
+	offline(t, ctx2, true)
+	eval(root + `.querySelector('textarea').focus()`)
+	keys("Sent from one of two tabs")
+	keys(kb.Enter)
+	tab2.waitFor("the other tab's queued message", root+`.querySelector('[data-pending]') !== null && JSON.parse(localStorage.getItem('parley:`+appID+`:outbox') || '[]').length === 1`, 5*time.Second)
+	proxy.set("pass")
+	offline(t, ctx2, false)
+	offline(t, ctx, false)
+	for i, b := range []*tab{tab1, tab2} {
+		b.waitFor(fmt.Sprintf("the message in tab %d", i+1), hasPart("Sent from one of two tabs")+` && !`+root+`.querySelector('[data-pending]')`, 30*time.Second)
+	}
+	time.Sleep(time.Second)
+	want = append(want, "Sent from one of two tabs")
+	checkOnce("after two tabs came back")
+	var inTab2 []domPart
+	tab2.evalInto(`[...`+root+`.querySelectorAll('.m[data-part-id]')].map(e => ({id: e.dataset.partId, text: e.querySelector('.tx').textContent.trim()}))`, &inTab2)
+	if len(inTab2) != len(want) {
+		t.Fatalf("the second tab shows %d messages, want %d: %v", len(inTab2), len(want), inTab2)
+	}
+
 	// shutdown forgets the visitor: the next boot is somebody else.
 	eval(`Intercom('shutdown')`)
 	if n := eval(`document.querySelectorAll('#parley-messenger').length`); string(n) != "0" {
@@ -569,6 +577,43 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	}
 	eval(`Intercom('boot', window.intercomSettings)`)
 	waitFor("boot after shutdown", `window.Intercom.booted === true && Intercom('getVisitorId') !== `+jsString(visitorID), 20*time.Second)
+}
+
+// tab runs JavaScript and keys in one browser tab.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b *tab) eval(expr string) json.RawMessage {
+	b.t.Helper()
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]byte](`(() => { const v = (`+expr+`); return v === undefined ? null : v })()`))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return raw
+}
+
+func (b *tab) evalInto(expr string, v any) {
+	b.t.Helper()
+	if err := json.Unmarshal(b.eval(expr), v); err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+}
+
+func (b *tab) waitFor(what, expr string, timeout time.Duration) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		dump := b.eval(`(() => { const h = document.querySelector('#parley-messenger'); return h ? h.shadowRoot.querySelector('.r').innerText : 'no messenger' })()`)
+		b.t.Fatalf("waiting for %s (%s): %v\nMessenger shows: %s", what, expr, err, dump)
+	}
+}
+
+func (b *tab) keys(s string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.KeyEvent(s)); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 func count(list []string, s string) int {

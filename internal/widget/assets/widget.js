@@ -91,8 +91,7 @@
     S.appId = opts.app_id || srcAppId;
     if (!S.appId) { console.warn('Parley: boot needs an app_id'); return; }
     S.base = String(opts.api_base || srcOrigin).replace(/\/+$/, '');
-    S.outbox = load('outbox') || [];
-    S.outbox.forEach(function (it) { it.sending = false; });
+    S.outbox = readOutbox();
     var saved = load('visitor') || {};
     S.visitorId = saved.visitor_id || null;
     var req = splitAttrs(opts);
@@ -254,6 +253,7 @@
     return api('GET', '/conversations').then(function (r) {
       if (gen !== S.gen) return;
       (r.conversations || []).forEach(upsertConv);
+      S.listed = true;
       sortConvs();
       recount(r.unread_count);
       render();
@@ -363,11 +363,21 @@
   }
 
   // ---- sending: an outbox that survives offline periods and reloads -----------
-  // Each message gets a client key. It stays in the outbox (and localStorage)
-  // until the server answered with the part it created. Before sending again
-  // after a failure whose outcome is unknown (the request may have reached the
-  // server), the conversation is read back and the message is looked for, so it
-  // is never posted twice.
+  // Each message gets a client key. It stays in the outbox (localStorage, shared
+  // by the visitor's tabs) until the server answered with the part it created.
+  // Before sending again after a failure whose outcome is unknown (the request
+  // may have reached the server), the conversation is read back and the message
+  // is looked for, so it is never posted twice. One tab at a time sends (Web
+  // Locks), re-reading the stored outbox before each message.
+  function readOutbox() { var o = load('outbox'); return Array.isArray(o) ? o : []; }
+  function editOutbox(f) {
+    var o = readOutbox();
+    o = f(o) || o;
+    store('outbox', o);
+    S.outbox = o;
+  }
+  function outboxItem(k, f) { editOutbox(function (o) { o.forEach(function (x) { if (x.key === k) f(x); }); }); }
+
   function send(text) {
     text = text.trim();
     var files = S.pendingFiles.filter(function (f) { return f.id; });
@@ -380,11 +390,11 @@
       S.cur = 'new:' + it.key;
       S.view = 'thread';
     }
-    if (S.cur.indexOf('new:') === 0) { it.conv = null; it.group = S.cur; }
-    S.outbox.push(it);
-    store('outbox', S.outbox);
+    if (S.cur.indexOf('new:') === 0) { it.conv = S.groups[S.cur] || null; it.group = S.cur; }
+    editOutbox(function (o) { o.push(it); });
     S.pendingFiles = [];
     S.ui.input.value = '';
+    renderFiles();
     render();
     flush();
   }
@@ -392,42 +402,52 @@
   function flush() {
     if (S.flushing || !S.booted) return;
     clearTimeout(S.flushTimer);
-    var it = S.outbox[0];
-    if (!it) return;
-    if (!it.conv && S.groups[it.group]) it.conv = S.groups[it.group];
     S.flushing = true;
     var gen = S.gen;
-    it.sending = true;
-    renderSoon();
+    var run = function () { return new Promise(function (done) { sendNext(gen, done); }); };
+    if (navigator.locks && navigator.locks.request) {
+      navigator.locks.request('parley:' + S.appId + ':outbox', run).catch(function () { if (gen === S.gen) S.flushing = false; });
+    } else run();
+  }
+
+  function sendNext(gen, done) {
+    if (gen !== S.gen) return done();
+    S.outbox = readOutbox();
+    var it = S.outbox[0];
+    if (!it) { S.flushing = false; render(); return done(); }
+    if (!it.conv && S.groups[it.group]) it.conv = S.groups[it.group];
     // After the page's pending update/trackEvent calls: a name set before
     // writing is on the person the message creates.
     Promise.resolve(S.chain).then(function () { return it.tried ? findSent(it) : null; }).then(function (found) {
       if (found) return found;
-      if (!it.tried) { it.tried = true; it.before = knownIds(it); store('outbox', S.outbox); }
+      if (!it.tried) {
+        it.tried = true;
+        it.before = knownIds(it);
+        outboxItem(it.key, function (x) { x.tried = true; x.before = it.before; x.conv = it.conv; });
+      }
       var body = { body: it.body };
       if (it.attachments.length) body.attachments = it.attachments;
       return it.conv ? api('POST', '/conversations/' + encodeURIComponent(it.conv) + '/reply', body)
         : api('POST', '/conversations', body);
     }).then(function (r) {
-      if (gen !== S.gen) return;
-      S.flushing = false;
-      sent(it, r);
+      if (gen !== S.gen) return done();
+      S.sendFailed = false;
       S.flushTries = 0;
-      flush();
+      sent(it, r);
+      sendNext(gen, done);
     }, function (e) {
+      done();
       if (gen !== S.gen) return;
       S.flushing = false;
-      it.sending = false;
       if (e.status === 401) { render(); return reboot(); }
       if (!retryable(e)) {
         // Refused for good (e.g. too long): drop it and tell the visitor.
-        S.outbox.shift();
-        store('outbox', S.outbox);
+        editOutbox(function (o) { return o.filter(function (x) { return x.key !== it.key; }); });
         status('Not sent: ' + e.message);
         render();
         return flush();
       }
-      it.waiting = true;
+      S.sendFailed = true;
       render();
       S.flushTimer = setTimeout(flush, backoff(S.flushTries++));
     });
@@ -437,7 +457,7 @@
   // the conversation's parts, or of the conversations when starting one.
   function knownIds(it) {
     if (it.conv) return thread(it.conv).loaded ? Object.keys(thread(it.conv).ids) : null;
-    return S.order.slice();
+    return S.listed ? S.order.slice() : null;
   }
   function sameText(html, text) {
     var t = d.createElement('div');
@@ -465,16 +485,14 @@
   }
 
   function sent(it, r) {
-    S.outbox = S.outbox.filter(function (x) { return x !== it; });
-    store('outbox', S.outbox);
+    editOutbox(function (o) { return o.filter(function (x) { return x.key !== it.key; }); });
     var conv = r && r.conversation ? r.conversation : (r && r.parts ? r : null);
     var part = r && r.part ? r.part : (!conv ? r : null);
     if (conv) {
       takeConversation(conv);
       if (it.group) {
         S.groups[it.group] = conv.id;
-        S.outbox.forEach(function (x) { if (x.group === it.group) x.conv = conv.id; });
-        store('outbox', S.outbox);
+        editOutbox(function (o) { o.forEach(function (x) { if (x.group === it.group) x.conv = conv.id; }); });
         if (S.cur === it.group) S.cur = conv.id;
       }
     } else if (part && it.conv) {
@@ -683,9 +701,6 @@
 
   function status(text) { if (S.ui) { S.ui.live.textContent = text; S.ui.typing.textContent = text; setTimeout(renderTyping, 4000); } }
 
-  var renderQueued = false;
-  function renderSoon() { if (!renderQueued) { renderQueued = true; Promise.resolve().then(function () { renderQueued = false; render(); }); } }
-
   function renderBadge() {
     if (!S.ui) return;
     S.ui.badge.hidden = !S.unread;
@@ -717,6 +732,9 @@
     u.foot.hidden = home;
     u.files.hidden = home;
     var body = u.body;
+    // The list is rebuilt: keep the keyboard focus on the same control.
+    var had = u.root.activeElement && body.contains(u.root.activeElement) ? u.root.activeElement : null;
+    var focusSel = had && (had.classList.contains('new') ? '.new' : had.dataset.conversationId ? '[data-conversation-id="' + had.dataset.conversationId + '"]' : null);
     body.textContent = '';
     if (home) {
       var nb = el('button', { type: 'button', 'class': 'new' }, 'Send us a message');
@@ -736,6 +754,7 @@
         list.appendChild(li);
       });
       body.appendChild(list);
+      if (focusSel && body.querySelector(focusSel)) body.querySelector(focusSel).focus();
       renderTyping();
       return;
     }
@@ -763,7 +782,7 @@
       it.body.split(/\n{2,}/).forEach(function (para) { m.appendChild(el('p', null, para)); });
       it.files.forEach(function (f) { m.appendChild(el('div', null, '📎 ' + f.name)); });
       log.appendChild(m);
-      log.appendChild(el('div', { 'class': 'st' }, it.waiting && !it.sending ? 'Not sent yet — will send when you are back online' : 'Sending…'));
+      log.appendChild(el('div', { 'class': 'st' }, S.sendFailed ? 'Not sent yet — will send when you are back online' : 'Sending…'));
     });
     if (!pending.length && lastMine && t.admin_seen_at && t.admin_seen_at >= lastMine.created_at) log.appendChild(el('div', { 'class': 'st seen' }, 'Seen'));
     if (!t || !t.parts.length) {
@@ -794,6 +813,10 @@
   });
   w.addEventListener('offline', function () {
     if (S.ws) { var ws = S.ws; S.ws = null; try { ws.close(); } catch (e) { /* closed */ } setConnected(false); reconnectLater(); }
+  });
+  // Another tab of the visitor queued or sent a message.
+  w.addEventListener('storage', function (e) {
+    if (S.booted && e.key === key('outbox')) { S.outbox = readOutbox(); render(); }
   });
   d.addEventListener('visibilitychange', function () { if (S.cur && looking(S.cur)) markSeen(S.cur); });
 

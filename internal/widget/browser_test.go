@@ -522,6 +522,15 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		t.Fatalf("the teammate does not see the attachment: %v", att["conversation_parts"])
 	}
 
+	// A message the server refuses for good (too long) is not retried: the
+	// visitor is told and gets the text back in the composer.
+	long := strings.Repeat("x", 70000)
+	eval(root + `.querySelector('textarea').value = ` + jsString(long))
+	eval(root + `.querySelector('textarea').focus()`)
+	keys(kb.Enter)
+	waitFor("the refusal", root+`.querySelector('[role=status].sr').textContent.startsWith('Not sent') && `+root+`.querySelector('textarea').value.length === 70000 && !`+root+`.querySelector('[data-pending]')`, 10*time.Second)
+	eval(root + `.querySelector('textarea').value = ''`)
+
 	// A reload keeps the visitor and the conversation.
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)

@@ -441,8 +441,10 @@
       S.flushing = false;
       if (e.status === 401) { render(); return reboot(); }
       if (!retryable(e)) {
-        // Refused for good (e.g. too long): drop it and tell the visitor.
+        // Refused for good (e.g. too long): drop it, tell the visitor, and
+        // give the text back to edit when the composer is free.
         editOutbox(function (o) { return o.filter(function (x) { return x.key !== it.key; }); });
+        if (S.ui && !S.ui.input.value.trim() && (S.cur === it.conv || S.cur === it.group)) S.ui.input.value = it.body;
         status('Not sent: ' + e.message);
         render();
         return flush();
@@ -612,7 +614,7 @@
     u.launcher.addEventListener('click', function () { setOpen(!S.open); });
     u.close.addEventListener('click', function () { setOpen(false); });
     u.back.addEventListener('click', function () { S.view = 'home'; S.cur = null; render(); u.body.querySelector('button') && u.body.querySelector('button').focus(); });
-    u.panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') { e.preventDefault(); setOpen(false); } });
+    u.wrap.addEventListener('keydown', function (e) { if (e.key === 'Escape' && S.open) { e.preventDefault(); setOpen(false); } });
     u.input.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(u.input.value); }
     });

@@ -419,10 +419,13 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	api.ok("POST", "/conversations/"+convID+"/typing", nil)
 	waitFor("the teammate's typing indicator", root+`.querySelector('.ty').textContent.includes('is typing')`, 5*time.Second)
 	api.ok("POST", "/conversations/"+convID+"/reply", map[string]any{"message_type": "comment", "type": "admin", "admin_id": adminID,
-		"body": `<p>Hi! How can we help?</p><img src="x" onerror="window.pwned=1"><a href="javascript:window.pwned=2">link</a>`})
-	waitFor("the teammate's reply", hasPart("Hi! How can we help?link"), 10*time.Second)
+		"body": `<p>Hi! How can we help?</p><img src="x" onerror="window.pwned=1"><a href="javascript:window.pwned=2">link</a>` +
+			`<svg><a href=" JAVASCRIPT:window.pwned=3">x</a></svg><iframe src="javascript:window.pwned=4"></iframe>` +
+			`<math><mtext><table><mglyph><style><img src=x onerror="window.pwned=5">`})
+	waitFor("the teammate's reply", hasPart("Hi! How can we help?linkx"), 10*time.Second)
 	var pwned bool
-	evalInto(`window.pwned !== undefined || !!`+root+`.querySelector('[onerror]') || !!`+root+`.querySelector('a[href^="javascript"]')`, &pwned)
+	time.Sleep(500 * time.Millisecond) // an onerror would have run by now
+	evalInto(`window.pwned !== undefined || !!`+root+`.querySelector('.m [onerror], .m iframe, .m svg, .m math, .m style') || [...`+root+`.querySelectorAll('.m a')].some(a => !/^https?:|^mailto:/.test(a.getAttribute('href') || 'https:'))`, &pwned)
 	if pwned {
 		t.Fatal("a teammate's HTML ran script in the visitor's page")
 	}
@@ -472,7 +475,7 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	proxy.set("pass")
 	waitFor("the lost answer's message and the reply", hasPart("Did this arrive?")+` && `+hasPart("Yes it did")+` && !`+root+`.querySelector('[data-pending]')`, 45*time.Second)
 
-	want := []string{"Hello, is anyone there?", "Hi! How can we help?link", "Are you still there?", "First reply while you were away",
+	want := []string{"Hello, is anyone there?", "Hi! How can we help?linkx", "Are you still there?", "First reply while you were away",
 		"Written while offline", "Second reply while you were away", "Did this arrive?", "Yes it did"}
 	checkOnce := func(when string) {
 		t.Helper()

@@ -74,7 +74,7 @@
   function splitAttrs(o) {
     var out = {}, custom = {};
     Object.keys(o || {}).forEach(function (k) {
-      if (IDENTITY.indexOf(k) >= 0) { if (o[k] != null) out[k] = o[k]; }
+      if (IDENTITY.indexOf(k) >= 0) { if (o[k] != null) out[k] = k === 'user_id' ? String(o[k]) : o[k]; }
       else if (k === 'custom_attributes' && o[k] && typeof o[k] === 'object') Object.assign(custom, o[k]);
       else if (RESERVED.indexOf(k) < 0 && typeof o[k] !== 'function' && typeof o[k] !== 'object') custom[k] = o[k];
     });
@@ -289,7 +289,8 @@
     var c = S.convs[id];
     if (!looking(id) || !c) return;
     if (c.unread) { c.unread = false; recount(); }
-    api('POST', '/conversations/' + encodeURIComponent(id) + '/seen').catch(function () { c.seenLater = true; });
+    // Lost while offline: the reconnection reloads the open conversation, which marks it again.
+    api('POST', '/conversations/' + encodeURIComponent(id) + '/seen').catch(function () { /* see above */ });
   }
 
   // ---- the socket ----------------------------------------------------------
@@ -323,7 +324,9 @@
       if (S.ws === ws) S.ws = null;
       if (gen !== S.gen) return;
       setConnected(false);
-      if (e.code === 1008) return reboot();
+      // 1008: the session or resume point is refused. Boot again (at most
+      // once a minute, so a persistent refusal cannot loop).
+      if (e.code === 1008 && Date.now() - lastReboot > 60000) { lastReboot = Date.now(); return reboot(); }
       reconnectLater();
     };
   }
@@ -331,6 +334,7 @@
     clearTimeout(S.wsTimer);
     S.wsTimer = setTimeout(connect, backoff(S.wsTries++));
   }
+  var lastReboot = 0;
   // The session is no longer valid (expired, key rotated): boot again, same visitor.
   function reboot() { var o = S.opts, open = S.open; boot(o); if (open) commands.show(); }
 
@@ -339,8 +343,8 @@
     if (!id) return;
     var c = S.convs[id] || upsertConv({ id: id, updated_at: f.created_at || Math.floor(Date.now() / 1000) });
     if (f.part) {
-      addPart(id, f.part);
-      if (isAdmin(f.part)) {
+      // A part already shown (read with the conversation) changes nothing.
+      if (addPart(id, f.part) && isAdmin(f.part)) {
         S.typing = null;
         if (looking(id)) markSeen(id);
         else { c.unread = true; recount(); }
@@ -462,9 +466,7 @@
     return S.listed ? S.order.slice() : null;
   }
   function sameText(html, text) {
-    var t = d.createElement('div');
-    t.innerHTML = clean(html || '');
-    return t.textContent.replace(/\s+/g, ' ').trim() === text.replace(/\s+/g, ' ').trim();
+    return clean(html).textContent.replace(/\s+/g, ' ').trim() === text.replace(/\s+/g, ' ').trim();
   }
   function findSent(it) {
     if (it.conv) {
@@ -526,13 +528,15 @@
 
   // ---- HTML from teammates: keep only harmless markup -------------------------
   var TAGS = { P: 1, BR: 1, B: 1, STRONG: 1, I: 1, EM: 1, U: 1, S: 1, A: 1, UL: 1, OL: 1, LI: 1, CODE: 1, PRE: 1, BLOCKQUOTE: 1, H1: 1, H2: 1, H3: 1, IMG: 1, SPAN: 1, DIV: 1 };
+  // Returns the body of an inert document (no script runs, nothing loads)
+  // holding only the allowed elements and attributes.
   function clean(html) {
-    var doc = new DOMParser().parseFromString('<body>' + html, 'text/html');
+    var doc = new DOMParser().parseFromString('<body>' + (html || ''), 'text/html');
     (function walk(n) {
       Array.prototype.slice.call(n.childNodes).forEach(function (c) {
         if (c.nodeType === 3) return;
         if (c.nodeType !== 1 || !TAGS[c.tagName]) {
-          if (c.nodeType === 1 && !/^(SCRIPT|STYLE|IFRAME|OBJECT|EMBED|TEMPLATE|NOSCRIPT)$/.test(c.tagName)) { walk(c); while (c.firstChild) n.insertBefore(c.firstChild, c); }
+          if (c.nodeType === 1 && !/^(SCRIPT|STYLE|IFRAME|OBJECT|EMBED|TEMPLATE|NOSCRIPT|TEXTAREA|TITLE|XMP)$/i.test(c.tagName)) { walk(c); while (c.firstChild) n.insertBefore(c.firstChild, c); }
           c.remove();
           return;
         }
@@ -546,7 +550,7 @@
         walk(c);
       });
     })(doc.body);
-    return doc.body.innerHTML;
+    return doc.body;
   }
 
   // ---- UI --------------------------------------------------------------------
@@ -719,11 +723,7 @@
     S.pendingFiles.forEach(function (p) { f.appendChild(el('span', null, (p.id ? '' : 'Uploading ') + p.name)); });
   }
 
-  function preview(text) {
-    var t = d.createElement('div');
-    t.innerHTML = clean(text || '');
-    return t.textContent.trim();
-  }
+  function preview(html) { return clean(html).textContent.trim(); }
 
   function render() {
     var u = S.ui;
@@ -767,7 +767,10 @@
       var m = el('div', { 'class': 'm' + (mine ? ' me' : ''), 'data-part-id': String(p.id) });
       if (!mine) m.appendChild(el('div', { 'class': 'a' }, (p.author && p.author.name) || S.settings.app_name || ''));
       var content = el('div', { 'class': 'tx' });
-      content.innerHTML = clean(p.body || '');
+      // The cleaned nodes are moved in, never serialized and parsed again
+      // (which is where sanitizers meet mutation XSS).
+      var safe = clean(p.body);
+      while (safe.firstChild) content.appendChild(d.adoptNode(safe.firstChild));
       m.appendChild(content);
       (p.attachments || []).forEach(function (a) { m.appendChild(attachment(a)); });
       log.appendChild(m);

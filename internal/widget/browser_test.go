@@ -582,6 +582,16 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		t.Fatalf("the second tab shows %d messages, want %d: %v", len(inTab2), len(want), inTab2)
 	}
 
+	// The rest of the JavaScript API.
+	eval(`Intercom('showNewMessage', 'Prefilled by the page')`)
+	waitFor("showNewMessage", `!`+root+`.querySelector('.p').hidden && `+root+`.querySelector('textarea').value === 'Prefilled by the page' && !`+root+`.querySelector('.m[data-part-id]')`, 5*time.Second)
+	eval(`Intercom('hide')`)
+	waitFor("hide", root+`.querySelector('.p').hidden`, 5*time.Second)
+	eval(`Intercom('showMessages')`)
+	waitFor("showMessages", `!`+root+`.querySelector('.p').hidden && `+root+`.querySelector('[data-conversation-id="`+convID+`"]') !== null`, 5*time.Second)
+	eval(`Intercom('ready', () => { window.readyRan = true })`)
+	waitFor("ready when already booted", `window.readyRan === true`, 5*time.Second)
+
 	// shutdown forgets the visitor: the next boot is somebody else.
 	eval(`Intercom('shutdown')`)
 	if n := eval(`document.querySelectorAll('#parley-messenger').length`); string(n) != "0" {

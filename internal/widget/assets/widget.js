@@ -189,7 +189,8 @@
         if (typeof text === 'string' && S.ui) S.ui.input.value = text;
       });
     },
-    showConversation: function (id) { whenBooted(function () { openThread(String(id)); setOpen(true); }); },
+    showSpace: function (space) { if (space === 'home' || space === 'messages') commands.showMessages(); },
+    showConversation: function (id) { whenBooted(function () { S.view = 'thread'; S.cur = String(id); setOpen(true); }); },
     trackEvent: function (name, metadata) {
       whenBooted(function () {
         serial(function () { return api('POST', '/events', { event_name: String(name), metadata: metadata || undefined }); });
@@ -666,8 +667,11 @@
     u.expected.textContent = st.expected_reply || '';
   }
 
+  // setOpen shows or hides the window; opening an open window shows the
+  // view just chosen (showMessages, showNewMessage, … while open).
   function setOpen(open) {
-    if (!S.ui || open === S.open) return;
+    if (!S.ui || (!open && !S.open)) return;
+    var was = S.open;
     S.open = open;
     var u = S.ui;
     u.panel.hidden = !open;
@@ -677,7 +681,7 @@
     if (open) {
       if (S.view === 'thread') { if (S.cur && S.cur.indexOf('new:') < 0) loadThread(S.cur); u.input.focus(); }
       else { var b = u.body.querySelector('button'); if (b) b.focus(); }
-      call(cbs.show);
+      if (!was) call(cbs.show);
     } else {
       if (u.root.activeElement || d.activeElement === u.host) u.launcher.focus();
       call(cbs.hide);

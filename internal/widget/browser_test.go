@@ -592,6 +592,17 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	eval(`Intercom('ready', () => { window.readyRan = true })`)
 	waitFor("ready when already booted", `window.readyRan === true`, 5*time.Second)
 
+	// The site logs the visitor in: update with a user_id boots again as that
+	// user, and the conversation the visitor started is the user's.
+	eval(`Intercom('update', {user_id: 42, email: 'ada@example.com'})`)
+	waitFor("the log-in", `window.Intercom.booted === true`, 20*time.Second)
+	eval(`Intercom('showMessages')`)
+	waitFor("the visitor's conversation in the user's list", root+`.querySelector('[data-conversation-id="`+convID+`"]') !== null`, 10*time.Second)
+	owner := api.ok("GET", "/conversations/"+convID, nil)["contacts"].(map[string]any)["contacts"].([]any)[0].(map[string]any)
+	if user := api.ok("GET", "/contacts/"+owner["id"].(string), nil); user["role"] != "user" || user["external_id"] != "42" || user["email"] != "ada@example.com" {
+		t.Fatalf("after the log-in the conversation belongs to %v (%v, %v, %v)", owner["id"], user["role"], user["external_id"], user["email"])
+	}
+
 	// shutdown forgets the visitor: the next boot is somebody else.
 	eval(`Intercom('shutdown')`)
 	if n := eval(`document.querySelectorAll('#parley-messenger').length`); string(n) != "0" {

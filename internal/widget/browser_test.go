@@ -593,6 +593,10 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("hide", root+`.querySelector('.p').hidden`, 5*time.Second)
 	eval(`Intercom('showMessages')`)
 	waitFor("showMessages", `!`+root+`.querySelector('.p').hidden && `+root+`.querySelector('[data-conversation-id="`+convID+`"]') !== null`, 5*time.Second)
+	eval(`Intercom('update', {hide_default_launcher: true})`)
+	waitFor("the launcher hidden", `getComputedStyle(`+root+`.querySelector('.l')).display === 'none'`, 5*time.Second)
+	eval(`Intercom('update', {hide_default_launcher: false})`)
+	waitFor("the launcher back", `getComputedStyle(`+root+`.querySelector('.l')).display !== 'none'`, 5*time.Second)
 	eval(`Intercom('ready', () => { window.readyRan = true })`)
 	waitFor("ready when already booted", `window.readyRan === true`, 5*time.Second)
 

@@ -135,6 +135,7 @@
     if (S.ws) { try { S.ws.close(1000); } catch (e) { /* closed */ } }
     clearTimeout(S.wsTimer); clearTimeout(S.flushTimer); clearTimeout(S.listTimer); clearTimeout(S.typingTimer);
     if (S.ui) S.ui.host.remove();
+    cleaned = {};
     var keep = { gen: S.gen };
     S = Object.assign(fresh(), keep);
     Intercom.booted = false;
@@ -554,6 +555,10 @@
     return doc.body;
   }
 
+  // A part's body is cleaned once (render draws the thread again on each event).
+  var cleaned = {};
+  function cleanPart(p) { return cleaned[p.id] || (cleaned[p.id] = clean(p.body)); }
+
   // ---- UI --------------------------------------------------------------------
   var CSS = ':host{all:initial}*{box-sizing:border-box}' +
     '.r{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;--c:#0057ff;--fc:#fff;--s:#1f2937;--fs:#fff;--h:20px;--v:20px}' +
@@ -771,10 +776,9 @@
       var m = el('div', { 'class': 'm' + (mine ? ' me' : ''), 'data-part-id': String(p.id) });
       if (!mine) m.appendChild(el('div', { 'class': 'a' }, (p.author && p.author.name) || S.settings.app_name || ''));
       var content = el('div', { 'class': 'tx' });
-      // The cleaned nodes are moved in, never serialized and parsed again
+      // The cleaned nodes are copied in, never serialized and parsed again
       // (which is where sanitizers meet mutation XSS).
-      var safe = clean(p.body);
-      while (safe.firstChild) content.appendChild(d.adoptNode(safe.firstChild));
+      Array.prototype.forEach.call(cleanPart(p).childNodes, function (n) { content.appendChild(d.importNode(n, true)); });
       m.appendChild(content);
       (p.attachments || []).forEach(function (a) { m.appendChild(attachment(a)); });
       log.appendChild(m);

@@ -467,6 +467,7 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	time.Sleep(2 * time.Second)
 	proxy.set("pass")
 	offline(t, ctx, false)
+	waitFor("the offline notice gone", root+`.querySelector('.net').hidden`, 30*time.Second)
 	waitFor("everything after the network came back", hasPart("First reply while you were away")+` && `+hasPart("Second reply while you were away")+` && `+hasPart("Written while offline")+` && !`+root+`.querySelector('[data-pending]')`, 30*time.Second)
 
 	// Worse: the visitor's message reaches Parley but the answer is lost.

@@ -323,8 +323,10 @@
       }
     };
     ws.onclose = function (e) {
-      if (S.ws === ws) S.ws = null;
-      if (gen !== S.gen) return;
+      // A socket already let go (the offline handler closed it and a new one
+      // may be up) must not touch the state.
+      if (S.ws !== ws || gen !== S.gen) return;
+      S.ws = null;
       setConnected(false);
       // 1008: the session or resume point is refused. Boot again (at most
       // once a minute, so a persistent refusal cannot loop).
@@ -576,15 +578,16 @@
     '.cl{list-style:none;margin:0;padding:0}.cl button{width:100%;text-align:left;background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:10px 12px;margin-bottom:8px;color:inherit}' +
     '.cl .u{font-weight:700}.cl .u:after{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;background:#e11d48;margin-left:6px}' +
     '.cl small{display:block;color:#6b7280;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}' +
-    '.m{max-width:82%;margin:6px 0;padding:8px 12px;border-radius:14px;background:#fff;border:1px solid #e5e7eb;overflow-wrap:anywhere;clear:both}' +
-    '.m.me{margin-left:auto;background:var(--s);color:var(--fs);border-color:transparent}.m p{margin:0 0 4px}.m p:last-child{margin:0}.m img{max-width:100%;border-radius:8px;display:block}' +
+    '.m{max-width:82%;width:fit-content;margin:6px 0;padding:8px 12px;border-radius:14px;background:#fff;border:1px solid #e5e7eb;overflow-wrap:anywhere;clear:both}' +
+    '.m.me{margin-left:auto;background:var(--s);color:var(--fs);border-color:rgba(0,0,0,.08)}.m p{margin:0 0 4px}.m p:last-child{margin:0}.m img{max-width:100%;border-radius:8px;display:block}' +
     '.m .a{font-size:12px;color:#6b7280;margin-bottom:2px}.m.me a{color:inherit}.m.q{opacity:.7}.st{font-size:11px;color:#6b7280;text-align:right;margin:-2px 2px 6px}' +
     '.ty{font-size:12px;color:#6b7280;min-height:18px;padding:0 14px}' +
     '.ft{border-top:1px solid #e5e7eb;padding:10px;display:flex;gap:6px;align-items:flex-end;background:#fff}.ft textarea{flex:1;resize:none;border:1px solid #d1d5db;border-radius:10px;padding:8px 10px;font:inherit;max-height:120px;min-height:38px}' +
-    '.ic{border:0;background:none;padding:8px;border-radius:8px;color:#4b5563}.sd{border:0;background:var(--s);color:var(--fs);padding:8px 12px;border-radius:10px;font-weight:600}' +
+    '.ic{border:0;background:none;padding:8px;border-radius:8px;color:#4b5563;display:flex}.sd{border:0;background:var(--s);color:var(--fs);padding:8px 12px;border-radius:10px;font-weight:600}' +
     '.fl{display:flex;flex-wrap:wrap;gap:4px;padding:0 10px}.fl span{font-size:12px;background:#eef2ff;border-radius:6px;padding:2px 6px}' +
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}.back[hidden],.ft[hidden]{display:none}';
 
+  var CLIP = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5"/></svg>';
   var ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
 
   function el(tag, attrs, text) {
@@ -613,7 +616,7 @@
       '<div class="ft"><label class="sr" for="pi">Write a message</label>' +
       '<textarea id="pi" rows="1" placeholder="Write a message…" aria-label="Write a message"></textarea>' +
       '<input class="sr" type="file" tabindex="-1" aria-hidden="true">' +
-      '<button class="ic at" type="button" aria-label="Attach a file">&#128206;</button>' +
+      '<button class="ic at" type="button" aria-label="Attach a file">' + CLIP + '</button>' +
       '<button class="sd" type="button">Send</button></div>' +
       '<div class="sr" role="status" aria-live="polite"></div></div></div>';
     var q = function (s) { return root.querySelector(s); };
@@ -733,6 +736,12 @@
   }
 
   function preview(html) { return clean(html).textContent.trim(); }
+  // The teammate who last wrote in a conversation, as far as this tab knows.
+  function teammateOf(c) {
+    var t = S.threads[c.id], parts = t ? t.parts : [];
+    for (var i = parts.length - 1; i >= 0; i--) if (isAdmin(parts[i]) && parts[i].author.name) return parts[i].author.name;
+    return c.last_part && isAdmin(c.last_part) ? c.last_part.author.name : null;
+  }
 
   function render() {
     var u = S.ui;
@@ -754,12 +763,12 @@
       var list = el('ul', { 'class': 'cl', 'aria-label': 'Your conversations' });
       S.order.forEach(function (id) {
         var c = S.convs[id], lp = c.last_part || {};
-        var who = lp.author && lp.author.name ? lp.author.name + ': ' : '';
+        var title = c.title || teammateOf(c) || S.settings.app_name || 'Conversation';
+        var text = (lp.author && !isAdmin(lp) ? 'You: ' : '') + (preview(lp.body) || (lp.author ? 'Attachment' : ''));
         var li = el('li'), b = el('button', { type: 'button', 'data-conversation-id': id });
-        var t = el('span', { 'class': c.unread ? 'u' : '' }, c.title || (isAdmin(lp) ? (lp.author.name || S.settings.app_name || 'Team') : 'You'));
-        b.appendChild(t);
-        b.appendChild(el('small', null, who + preview(lp.body)));
-        if (c.unread) b.setAttribute('aria-label', (c.title || 'Conversation') + ', unread: ' + preview(lp.body));
+        b.appendChild(el('span', { 'class': c.unread ? 'u' : '' }, title));
+        b.appendChild(el('small', null, text));
+        b.setAttribute('aria-label', title + (c.unread ? ', unread' : '') + ': ' + text);
         b.addEventListener('click', function () { openThread(id); });
         li.appendChild(b);
         list.appendChild(li);
@@ -825,7 +834,10 @@
     connect(); flush();
   });
   w.addEventListener('offline', function () {
-    if (S.ws) { var ws = S.ws; S.ws = null; try { ws.close(); } catch (e) { /* closed */ } setConnected(false); reconnectLater(); }
+    if (!S.booted) return;
+    if (S.ws) { var ws = S.ws; S.ws = null; try { ws.close(); } catch (e) { /* closed */ } }
+    setConnected(false);
+    reconnectLater();
   });
   // Another tab of the visitor queued or sent a message.
   w.addEventListener('storage', function (e) {

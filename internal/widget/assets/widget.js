@@ -123,7 +123,9 @@
         }).catch(function (e) {
           if (gen !== S.gen) return resolve(false);
           if (!retryable(e) || e.status === 401) { console.warn('Parley: boot refused: ' + e.message); S.booting = null; return resolve(false); }
-          setTimeout(attempt, backoff(tries++));
+          // Offline or failing: retry with backoff, or at once when the browser is back online.
+          var timer = setTimeout(attempt, backoff(tries++));
+          S.bootNow = function () { clearTimeout(timer); S.bootNow = null; attempt(); };
         });
       })();
     });
@@ -829,7 +831,7 @@
 
   // ---- page lifecycle -----------------------------------------------------------
   w.addEventListener('online', function () {
-    if (!S.booted) return;
+    if (!S.booted) { if (S.bootNow) S.bootNow(); return; }
     clearTimeout(S.wsTimer); S.wsTries = 0; S.flushTries = 0;
     connect(); flush();
   });

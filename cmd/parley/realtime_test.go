@@ -15,17 +15,26 @@ import (
 	"github.com/parleyhq/parley/internal/testdb"
 )
 
+// twoNodes starts two Parley processes on one fresh PostgreSQL database
+// and one NATS server, each with its own data directory, sharing the
+// bootstrap token.
+func twoNodes(t *testing.T, token string) (a, b *proc) {
+	t.Helper()
+	natsURL := bustest.NATSURL(t)
+	dbURL := testdb.FreshPostgres(t)
+	bin := buildBinary(t)
+	env := []string{"PARLEY_DATABASE_URL=" + dbURL, "PARLEY_NATS_URL=" + natsURL, "PARLEY_BOOTSTRAP_TOKEN=" + token}
+	a = start(t, bin, append(env, "PARLEY_DATA_DIR="+t.TempDir()))
+	b = start(t, bin, append(env, "PARLEY_DATA_DIR="+t.TempDir()))
+	return a, b
+}
+
 // Two Parley processes on one PostgreSQL database and one NATS server
 // behave as one installation: a teammate connected to one node receives,
 // live, the events caused by API calls made on the other.
 func TestTwoNodesShareRealtimeOverNATS(t *testing.T) {
-	natsURL := bustest.NATSURL(t)
-	dbURL := testdb.FreshPostgres(t)
-	bin := buildBinary(t)
 	token := "bootstrap-token-two-nodes-0123"
-	env := []string{"PARLEY_DATABASE_URL=" + dbURL, "PARLEY_NATS_URL=" + natsURL, "PARLEY_BOOTSTRAP_TOKEN=" + token}
-	a := start(t, bin, append(env, "PARLEY_DATA_DIR="+t.TempDir()))
-	b := start(t, bin, append(env, "PARLEY_DATA_DIR="+t.TempDir()))
+	a, b := twoNodes(t, token)
 
 	listen := func(p *proc) (*websocket.Conn, <-chan map[string]any) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -153,6 +153,9 @@ func (m *messengerAPI) store(w http.ResponseWriter, r *http.Request, part io.Rea
 // else: 404.
 func (m *messengerAPI) download(w http.ResponseWriter, r *http.Request) error {
 	errNo := notFound("not_found", "Attachment not found")
+	if err := m.limit(w, "ip:"+clientIP(r)); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	token := r.URL.Query().Get("session_token")
 	if scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {

@@ -147,6 +147,9 @@ func TestMessengerSocket(t *testing.T) {
 				if tf.Type != "typing" {
 					continue // the events so far
 				}
+				if tf.ConversationID != id || tf.Author["type"] != "lead" || tf.Author["id"] != lead.contactID || tf.Seq != 0 {
+					t.Fatalf("teammate's typing frame %+v", tf)
+				}
 				goto typed
 			case <-time.After(10 * time.Second):
 				t.Fatal("the teammate did not see the visitor typing")

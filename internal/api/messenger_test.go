@@ -185,7 +185,9 @@ func TestMessengerConversationsAreTheVisitorsOnly(t *testing.T) {
 		}
 		// A session of the other workspace replayed with this app's
 		// conversation: the token's workspace is the only workspace.
-		e.bootM(ws2.ID, map[string]any{"visitor_token": a.visitorToken}).ok(t)
+		if x := e.visitorOf(ws2.ID, map[string]any{"visitor_token": a.visitorToken}); x.visitorID == a.visitorID || x.role != "visitor" {
+			t.Fatalf("a visitor token worked in another workspace: %v", x.boot)
+		}
 		if l := c.do("GET", "/conversations", nil).ok(t); len(l["conversations"].([]any)) != 0 {
 			t.Fatal("cross-workspace leak")
 		}
@@ -312,9 +314,25 @@ func TestMessengerWritableAttributesAndEvents(t *testing.T) {
 		// trackEvent.
 		u.do("POST", "/events", map[string]any{"event_name": "viewed-pricing", "metadata": map[string]any{"plan": "pro"}}).ok(t)
 		u.do("POST", "/events", map[string]any{"metadata": map[string]any{}}).fails(t, 400, "parameter_not_found")
+		u.do("POST", "/events", map[string]any{"event_name": "bad", "metadata": map[string]any{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": 10, "k": 11}}).fails(t, 400, "parameter_invalid")
+		if r := v.do("POST", "/events", map[string]any{"event_name": "as-a-lead"}); r.Status != 202 {
+			t.Fatalf("lead event: %d %s", r.Status, r.Raw)
+		}
+		anon := e.visitor(nil)
+		if r := anon.do("POST", "/events", map[string]any{"event_name": "anonymous"}); r.Status != 202 {
+			t.Fatalf("anonymous event: %d %s", r.Status, r.Raw)
+		}
+		var stored int
+		if err := e.db.Read().QueryRow(context.Background(), `SELECT count(*) FROM data_events WHERE workspace_id = ? AND event_name = 'anonymous'`, e.ws.ID).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("an anonymous visitor's event was stored (%d, %v)", stored, err)
+		}
 		evs := e.do("GET", "/events?type=user&intercom_user_id="+u.contactID, nil).ok(t)
 		if list := evs["events"].([]any); len(list) != 1 || list[0].(map[string]any)["event_name"] != "viewed-pricing" {
 			t.Fatalf("events %v", evs)
+		}
+		evs = e.do("GET", "/events?type=user&intercom_user_id="+str(lead["id"]), nil).ok(t)
+		if list := evs["events"].([]any); len(list) != 1 || list[0].(map[string]any)["event_name"] != "as-a-lead" {
+			t.Fatalf("lead events %v", evs)
 		}
 	})
 }
@@ -427,6 +445,47 @@ func TestMessengerRateLimit(t *testing.T) {
 		}
 		if boots != -1 {
 			t.Fatal("boots from one address were never limited")
+		}
+	})
+}
+
+// Merging a lead into a user (POST /contacts/merge) moves its
+// conversations: the user takes the lead's place, once, even where both
+// took part.
+func TestMergeMovesConversations(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		lead := e.do("POST", "/contacts", map[string]any{"role": "lead", "name": "L"}).ok(t)
+		user := e.do("POST", "/contacts", map[string]any{"role": "user", "email": "u@example.com"}).ok(t)
+		only := e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "lead", "id": lead["id"]}, "body": "one"}).ok(t)
+		both := e.do("POST", "/conversations", map[string]any{"from": map[string]any{"type": "lead", "id": lead["id"]}, "body": "two"}).ok(t)
+		e.do("POST", "/conversations/"+str(both["conversation_id"])+"/customers", map[string]any{"admin_id": fmt.Sprint(e.owner.ID), "customer": map[string]any{"intercom_user_id": user["id"]}}).ok(t)
+		e.do("POST", "/contacts/merge", map[string]any{"from": lead["id"], "into": user["id"]}).ok(t)
+		for _, c := range []map[string]any{only, both} {
+			got := e.do("GET", "/conversations/"+str(c["conversation_id"]), nil).ok(t)
+			list := got["contacts"].(map[string]any)["contacts"].([]any)
+			if len(list) != 1 || list[0].(map[string]any)["id"] != user["id"] {
+				t.Fatalf("conversation %v contacts %v, want only the user", c["conversation_id"], list)
+			}
+		}
+	})
+}
+
+// A Messenger conversation starts through the shared "contact starts a
+// conversation": assignment rules route it in the creating transaction,
+// and the visitor never sees the assignment.
+func TestMessengerConversationsAreRouted(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.do("POST", "/assignment_rules", map[string]any{"name": "Pricing", "admin_id": e.owner.ID,
+			"condition": map[string]any{"field": "source.body", "operator": "~", "value": "pricing"}}).ok(t)
+		v := e.visitor(nil)
+		id := str(v.do("POST", "/conversations", map[string]any{"body": "A question about pricing"}).ok(t)["id"])
+		rest := e.do("GET", "/conversations/"+id, nil).ok(t)
+		if rest["admin_assignee_id"] != float64(e.owner.ID) {
+			t.Fatalf("not routed: admin_assignee_id %v", rest["admin_assignee_id"])
+		}
+		parts := v.do("GET", "/conversations/"+id, nil).ok(t)["parts"].([]any)
+		if len(parts) != 1 {
+			t.Fatalf("the visitor sees the assignment: %v", parts)
 		}
 	})
 }

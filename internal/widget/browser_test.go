@@ -300,9 +300,6 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancelTimeout()
-	if err := chromedp.Do(ctx, chromedp.Navigate(siteURL)); err != nil {
-		t.Fatal(err)
-	}
 	consoleDone := make(chan struct{})
 	go func() {
 		defer close(consoleDone)
@@ -314,15 +311,12 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		}
 	}()
 	defer func() { cancelTimeout(); <-consoleDone }()
+	if err := chromedp.Do(ctx, chromedp.Navigate(siteURL)); err != nil {
+		t.Fatal(err)
+	}
 
 	tab1 := &tab{t: t, ctx: ctx}
 	eval, evalInto, waitFor, keys := tab1.eval, tab1.evalInto, tab1.waitFor, tab1.keys
-	domParts := func() []domPart {
-		t.Helper()
-		var ps []domPart
-		evalInto(`[...`+root+`.querySelectorAll('.m[data-part-id]')].map(e => ({id: e.dataset.partId, text: e.querySelector('.tx').textContent.trim()}))`, &ps)
-		return ps
-	}
 	hasPart := func(text string) string {
 		return `[...` + root + `.querySelectorAll('.m[data-part-id] .tx')].some(e => e.textContent.trim() === ` + jsString(text) + `)`
 	}
@@ -484,7 +478,7 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		"Written while offline", "Second reply while you were away", "Did this arrive?", "Yes it did"}
 	checkOnce := func(when string) {
 		t.Helper()
-		got := domParts()
+		got := tab1.parts()
 		texts := make([]string, len(got))
 		ids := map[string]bool{}
 		for i, p := range got {
@@ -581,9 +575,7 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	time.Sleep(time.Second)
 	want = append(want, "Sent from one of two tabs")
 	checkOnce("after two tabs came back")
-	var inTab2 []domPart
-	tab2.evalInto(`[...`+root+`.querySelectorAll('.m[data-part-id]')].map(e => ({id: e.dataset.partId, text: e.querySelector('.tx').textContent.trim()}))`, &inTab2)
-	if len(inTab2) != len(want) {
+	if inTab2 := tab2.parts(); len(inTab2) != len(want) {
 		t.Fatalf("the second tab shows %d messages, want %d: %v", len(inTab2), len(want), inTab2)
 	}
 
@@ -649,6 +641,14 @@ func (b *tab) waitFor(what, expr string, timeout time.Duration) {
 		dump := b.eval(`(() => { const h = document.querySelector('#parley-messenger'); return h ? h.shadowRoot.querySelector('.r').innerText : 'no messenger' })()`)
 		b.t.Fatalf("waiting for %s (%s): %v\nMessenger shows: %s", what, expr, err, dump)
 	}
+}
+
+// parts lists the messages the Messenger shows (not the queued ones).
+func (b *tab) parts() []domPart {
+	b.t.Helper()
+	var ps []domPart
+	b.evalInto(`[...`+root+`.querySelectorAll('.m[data-part-id]')].map(e => ({id: e.dataset.partId, text: e.querySelector('.tx').textContent.trim()}))`, &ps)
+	return ps
 }
 
 func (b *tab) keys(s string) {

@@ -300,6 +300,11 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancelTimeout()
+	// Start the browser and its tab first: the console listener and the
+	// first action must not both start them.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
 	consoleDone := make(chan struct{})
 	go func() {
 		defer close(consoleDone)

@@ -284,9 +284,10 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		page := strings.NewReplacer("APP_ID", appID, "API_BASE", proxy.url(), "SCRIPT_URL", proxy.url()+"/widget/"+appID).Replace(sitePage)
-		if r.URL.Query().Has("default_api_base") {
-			// No api_base: the widget talks to the origin it was loaded from.
-			page = strings.Replace(page, `, api_base: "`+proxy.url()+`"`, "", 1)
+		if r.URL.Query().Has("from_script_url") {
+			// Neither app_id nor api_base: the widget takes both from the
+			// URL it was loaded from (…/widget/{app_id}).
+			page = strings.Replace(page, `{app_id: "`+appID+`", api_base: "`+proxy.url()+`"}`, "{}", 1)
 		}
 		io.WriteString(w, page)
 	}))
@@ -558,10 +559,10 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	ctx2, cancel2 := chromedp.NewContext(ctx)
 	defer cancel2()
 	tab2 := &tab{t: t, ctx: ctx2}
-	if err := chromedp.Do(ctx2, chromedp.Navigate(siteURL+"?default_api_base")); err != nil {
+	if err := chromedp.Do(ctx2, chromedp.Navigate(siteURL+"?from_script_url")); err != nil {
 		t.Fatal(err)
 	}
-	tab2.waitFor("boot in the second tab", `window.Intercom.booted === true && Intercom('getVisitorId') === `+jsString(visitorID)+` && !('api_base' in window.intercomSettings)`, 20*time.Second)
+	tab2.waitFor("boot in the second tab", `window.Intercom.booted === true && Intercom('getVisitorId') === `+jsString(visitorID)+` && Object.keys(window.intercomSettings).length === 0`, 20*time.Second)
 	tab2.eval(`Intercom('showConversation', ` + jsString(convID) + `)`)
 	tab2.waitFor("the conversation in the second tab", hasPart("Yes it did"), 10*time.Second)
 	proxy.set("cut")

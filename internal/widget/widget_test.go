@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -61,5 +64,24 @@ func TestServesScriptWithCachingAndGzip(t *testing.T) {
 	mux.ServeHTTP(rec, req)
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("POST answered %d", rec.Code)
+	}
+}
+
+// The script is plain JavaScript that parses on its own: a syntax error
+// fails here even where no browser is installed (the browser test runs it).
+func TestScriptParses(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node not found but CI=true (.ci/run installs it)")
+		}
+		t.Skip("node not installed")
+	}
+	path := filepath.Join(t.TempDir(), "widget.js")
+	if err := os.WriteFile(path, Script(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(node, "--check", path).CombinedOutput(); err != nil {
+		t.Fatalf("widget.js does not parse: %v\n%s", err, out)
 	}
 }

@@ -427,6 +427,9 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 			`<svg><a href=" JAVASCRIPT:window.pwned=3">x</a></svg><iframe src="javascript:window.pwned=4"></iframe>` +
 			`<math><mtext><table><mglyph><style><img src=x onerror="window.pwned=5">`})
 	waitFor("the teammate's reply", hasPart("Hi! How can we help?linkx"), 10*time.Second)
+	// Messages already shown stay the same elements when more arrive (a live
+	// region that only grows: screen readers announce only what is new).
+	eval(root + `.querySelector('.m[data-part-id]').kept = true`)
 	var pwned bool
 	time.Sleep(500 * time.Millisecond) // an onerror would have run by now
 	evalInto(`window.pwned !== undefined || !!`+root+`.querySelector('.m [onerror], .m iframe, .m svg, .m math, .m style') || [...`+root+`.querySelectorAll('.m a')].some(a => !/^https?:|^mailto:/.test(a.getAttribute('href') || 'https:'))`, &pwned)
@@ -446,6 +449,11 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("the unread badge", root+`.querySelector('.b').textContent === '1' && !`+root+`.querySelector('.b').hidden && window.unreadCounts[window.unreadCounts.length-1] === 1`, 10*time.Second)
 	keys(kb.Enter) // the launcher has the focus; the window reopens on the conversation
 	waitFor("the unread count back to 0", hasPart("Are you still there?")+` && window.unreadCounts[window.unreadCounts.length-1] === 0 && `+root+`.querySelector('.b').hidden`, 10*time.Second)
+	var kept bool
+	evalInto(root+`.querySelector('.m[data-part-id]').kept === true`, &kept)
+	if !kept {
+		t.Fatal("the conversation was redrawn when a message arrived")
+	}
 	// Back to the list, and into the conversation again.
 	eval(root + `.querySelector('.back').click()`)
 	waitFor("the conversation in the list", root+`.querySelector('[data-conversation-id="`+convID+`"]') !== null`, 5*time.Second)

@@ -689,7 +689,7 @@
     u.launcher.setAttribute('aria-label', open ? 'Close the Messenger' : 'Open the Messenger');
     render();
     if (open) {
-      if (S.view === 'thread') { if (S.cur && S.cur.indexOf('new:') < 0) loadThread(S.cur); u.input.focus(); }
+      if (S.view === 'thread') { u.body.scrollTop = u.body.scrollHeight; if (S.cur && S.cur.indexOf('new:') < 0) loadThread(S.cur); u.input.focus(); }
       else { var b = u.body.querySelector('button'); if (b) b.focus(); }
       if (!was) call(cbs.show);
     } else {
@@ -757,8 +757,8 @@
     // The list is rebuilt: keep the keyboard focus on the same control.
     var had = u.root.activeElement && body.contains(u.root.activeElement) ? u.root.activeElement : null;
     var focusSel = had && (had.classList.contains('new') ? '.new' : had.dataset.conversationId ? '[data-conversation-id="' + had.dataset.conversationId + '"]' : null);
-    body.textContent = '';
     if (home) {
+      body.textContent = '';
       var nb = el('button', { type: 'button', 'class': 'new' }, 'Send us a message');
       nb.addEventListener('click', function () { openThread(null); });
       body.appendChild(nb);
@@ -780,20 +780,27 @@
       renderTyping();
       return;
     }
-    var log = el('div', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', 'class': 'log' });
-    var cid = S.cur, t = cid && S.threads[cid], lastMine = null;
+    // The thread is one lasting live region whose entries are kept by key:
+    // a new message is added, nothing else is redrawn, so screen readers
+    // announce only what is new and images do not load again.
+    var cid = S.cur, t = cid && S.threads[cid], lastMine = null, items = [];
+    var log = u.log || (u.log = el('div', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', 'class': 'log' }));
+    if (log.parentNode !== body) { body.textContent = ''; body.appendChild(log); }
+    if (u.logFor !== cid) { log.textContent = ''; u.logFor = cid; }
     (t ? t.parts : []).forEach(function (p) {
       var mine = !isAdmin(p);
-      var m = el('div', { 'class': 'm' + (mine ? ' me' : ''), 'data-part-id': String(p.id) });
-      if (!mine) m.appendChild(el('div', { 'class': 'a' }, (p.author && p.author.name) || S.settings.app_name || ''));
-      var content = el('div', { 'class': 'tx' });
-      // The cleaned nodes are copied in, never serialized and parsed again
-      // (which is where sanitizers meet mutation XSS).
-      Array.prototype.forEach.call(cleanPart(p).childNodes, function (n) { content.appendChild(d.importNode(n, true)); });
-      m.appendChild(content);
-      (p.attachments || []).forEach(function (a) { m.appendChild(attachment(a)); });
-      log.appendChild(m);
       if (mine) lastMine = p;
+      items.push({ key: 'p' + p.id, build: function () {
+        var m = el('div', { 'class': 'm' + (mine ? ' me' : ''), 'data-part-id': String(p.id) });
+        if (!mine) m.appendChild(el('div', { 'class': 'a' }, (p.author && p.author.name) || S.settings.app_name || ''));
+        var content = el('div', { 'class': 'tx' });
+        // The cleaned nodes are copied in, never serialized and parsed again
+        // (which is where sanitizers meet mutation XSS).
+        Array.prototype.forEach.call(cleanPart(p).childNodes, function (n) { content.appendChild(d.importNode(n, true)); });
+        m.appendChild(content);
+        (p.attachments || []).forEach(function (a) { m.appendChild(attachment(a)); });
+        return m;
+      } });
     });
     // Queued messages of this conversation; one whose part already arrived
     // over the socket (before the answer to its POST) is not shown twice.
@@ -801,19 +808,34 @@
       if (it.conv ? it.conv !== cid : it.group !== cid) return false;
       return !(it.tried && it.before && t && t.parts.some(function (p) { return !isAdmin(p) && it.before.indexOf(String(p.id)) < 0 && sameText(p.body, it.body); }));
     });
+    var note = S.sendFailed ? 'Not sent yet — will send when you are back online' : 'Sending…';
     pending.forEach(function (it) {
-      var m = el('div', { 'class': 'm me q', 'data-pending': it.key });
-      it.body.split(/\n{2,}/).forEach(function (para) { m.appendChild(el('p', null, para)); });
-      it.files.forEach(function (f) { m.appendChild(el('div', null, '📎 ' + f.name)); });
-      log.appendChild(m);
-      log.appendChild(el('div', { 'class': 'st' }, S.sendFailed ? 'Not sent yet — will send when you are back online' : 'Sending…'));
+      items.push({ key: 'q' + it.key, build: function () {
+        var m = el('div', { 'class': 'm me q', 'data-pending': it.key });
+        it.body.split(/\n{2,}/).forEach(function (para) { m.appendChild(el('p', null, para)); });
+        it.files.forEach(function (f) { m.appendChild(el('div', null, '📎 ' + f.name)); });
+        return m;
+      } });
+      items.push({ key: 's' + it.key + note, build: function () { return el('div', { 'class': 'st' }, note); } });
     });
-    if (!pending.length && lastMine && t.admin_seen_at && t.admin_seen_at >= lastMine.created_at) log.appendChild(el('div', { 'class': 'st seen' }, 'Seen'));
-    if (!t || !t.parts.length) {
-      if (!pending.length) log.appendChild(el('div', { 'class': 'm' }, S.settings.greeting || 'Ask us anything.'));
+    if (!pending.length && lastMine && t.admin_seen_at && t.admin_seen_at >= lastMine.created_at) {
+      items.push({ key: 'seen' + lastMine.id, build: function () { return el('div', { 'class': 'st seen' }, 'Seen'); } });
     }
-    body.appendChild(log);
-    body.scrollTop = body.scrollHeight;
+    if ((!t || !t.parts.length) && !pending.length) {
+      items.push({ key: 'hello', build: function () { return el('div', { 'class': 'm' }, S.settings.greeting || 'Ask us anything.'); } });
+    }
+    var old = {}, prev = null, added = false;
+    Array.prototype.forEach.call(log.children, function (n) { old[n.dataset.k] = n; });
+    items.forEach(function (it) {
+      var n = old[it.key];
+      delete old[it.key];
+      if (!n) { n = it.build(); n.dataset.k = it.key; added = true; }
+      var at = prev ? prev.nextSibling : log.firstChild;
+      if (n !== at) log.insertBefore(n, at);
+      prev = n;
+    });
+    Object.keys(old).forEach(function (k) { old[k].remove(); });
+    if (added) body.scrollTop = body.scrollHeight;
     renderTyping();
   }
 

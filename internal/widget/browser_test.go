@@ -618,6 +618,11 @@ func messengerScenario(t *testing.T, chromium, dbURL string) {
 		t.Fatalf("after the log-in the conversation belongs to %v (%v, %v, %v)", owner["id"], user["role"], user["external_id"], user["email"])
 	}
 
+	// The teammate closes the conversation: the visitor is told, live.
+	eval(`Intercom('showConversation', ` + jsString(convID) + `)`)
+	api.ok("POST", "/conversations/"+convID+"/parts", map[string]any{"message_type": "close", "type": "admin", "admin_id": adminID})
+	waitFor("the closed notice", root+`.querySelector('.st.closed') !== null`, 10*time.Second)
+
 	// shutdown forgets the visitor: the next boot is somebody else.
 	eval(`Intercom('shutdown')`)
 	if n := eval(`document.querySelectorAll('#parley-messenger').length`); string(n) != "0" {

@@ -821,6 +821,10 @@
     if (!pending.length && lastMine && t.admin_seen_at && t.admin_seen_at >= lastMine.created_at) {
       items.push({ key: 'seen' + lastMine.id, build: function () { return el('div', { 'class': 'st seen' }, 'Seen'); } });
     }
+    var conv = cid && S.convs[cid];
+    if (conv && conv.state === 'closed' && !pending.length) {
+      items.push({ key: 'closed', build: function () { return el('div', { 'class': 'st closed' }, 'This conversation is closed. Write to reopen it.'); } });
+    }
     if ((!t || !t.parts.length) && !pending.length) {
       items.push({ key: 'hello', build: function () { return el('div', { 'class': 'm' }, S.settings.greeting || 'Ask us anything.'); } });
     }

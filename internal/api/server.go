@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/widget"
 	"github.com/parleyhq/parley/internal/workspace"
 )
 
@@ -196,6 +197,7 @@ func (s *Server) routes() {
 	s.conversationRoutes()
 	s.realtimeRoutes()
 	s.messengerRoutes()
+	widget.Routes(s.mux) // GET /widget.js, GET /widget/{app_id}: the Messenger script
 }
 
 // versions accepted in Intercom-Version.

@@ -32,6 +32,7 @@
 #                  is skipped with a note when the endpoint does not exist)
 #   PG_ADMIN_URL   PostgreSQL to create the throwaway database on (loopback only;
 #                  default postgres://postgres@127.0.0.1:5432/test)
+#   PARTS          "hold latency" (default) or one of them
 #   PPROF=1        serve Parley's pprof on a free port and save its heap profile and
 #                  goroutines while the sockets are held ($RESULTS/sqlite/heap-*.pb.gz)
 #   RESULTS        directory for results (default a new /tmp/parley-wsbench.*)
@@ -52,6 +53,7 @@ DURATION=${DURATION:-20s}
 HOLD=${HOLD:-10s}
 DATABASES=${DATABASES:-sqlite postgres}
 TARGETS=${TARGETS:-messenger teammate}
+PARTS=${PARTS:-hold latency}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 PPROF=${PPROF:-}
 RESULTS=${RESULTS:-$(mktemp -d /tmp/parley-wsbench.XXXXXX)}
@@ -87,13 +89,16 @@ trap 'exit 130' INT TERM
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_START=$(loadavg)
 
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 hold() { # hold TARGET URL PID OUT [extra flags]: never fatal
   local target=$1 url=$2 pid=$3 out=$4; shift 4
+  part hold || return 0
   timeout "$STEP_TIMEOUT" "$PB" ws-hold --target "$target" --url "$url" --pid "$pid" --conns "$CONNS" \
     --hold "$HOLD" --out "$out" "$@" || echo "ws.sh: ws-hold $target did not complete (see above)" >&2
 }
 latency() { # latency TARGET URL PID OUT: never fatal
   local target=$1 url=$2 pid=$3 out=$4
+  part latency || return 0
   timeout "$STEP_TIMEOUT" "$PB" ws-latency --target "$target" --url "$url" --pid "$pid" --rate "$RATE" \
     --receivers "$RECEIVERS" --conversations "$CONVERSATIONS" --warmup "$WARMUP" --duration "$DURATION" \
     --out "$out" || echo "ws.sh: ws-latency $target did not complete (see above)" >&2
@@ -155,7 +160,7 @@ for db in $DATABASES; do
   esac
   log "$db: starting Parley"
   start_parley "$db" "$url"
-  if [ "$db" = sqlite ]; then
+  if [ "$db" = sqlite ] && part hold; then
     # Memory per socket is measured once, on SQLite (the database does not
     # change what a held socket costs).
     for target in $TARGETS; do

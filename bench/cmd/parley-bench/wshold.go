@@ -52,7 +52,7 @@ func cmdWSHold(ctx context.Context, args []string, stdout io.Writer) error {
 	hold := fs.Duration("hold", 10*time.Second, "hold the sockets this long, sampling the server's RSS every second")
 	out := fs.String("out", "", "also write the result as JSON to this file")
 	pprofURL := fs.String("pprof", "", "server's pprof base (http://127.0.0.1:P/debug/pprof): save its heap profile and goroutines while the sockets are held")
-	profDir := fs.String("profile-dir", ".", "where --pprof saves heap-TARGET.pb.gz and goroutine-TARGET.txt")
+	profDir := fs.String("profile-dir", ".", "where --pprof saves heap-TARGET.pb.gz, heap-TARGET.txt (with the runtime's MemStats) and goroutine-TARGET.txt")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -171,6 +171,7 @@ func cmdWSHold(ctx context.Context, args []string, stdout io.Writer) error {
 	if *pprofURL != "" {
 		for _, p := range []struct{ path, file string }{
 			{"/heap", "heap-" + *target + ".pb.gz"},
+			{"/heap?debug=1", "heap-" + *target + ".txt"}, // ends with runtime.MemStats (StackInuse, HeapInuse…)
 			{"/goroutine?debug=1", "goroutine-" + *target + ".txt"},
 		} {
 			if err := fetchTo(ctx, *pprofURL+p.path, filepath.Join(*profDir, p.file)); err != nil {

@@ -41,6 +41,9 @@ func newEnv(t *testing.T, db *store.DB, opts Options) *env {
 	if opts.ImportDir == "" {
 		opts.ImportDir = t.TempDir()
 	}
+	if opts.AttachmentDir == "" {
+		opts.AttachmentDir = t.TempDir()
+	}
 	if opts.SearchIndexIdle == 0 {
 		opts.SearchIndexIdle = time.Minute // searches use the index, as in production
 	}

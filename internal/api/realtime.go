@@ -96,7 +96,7 @@ func (s *Server) realtimeConnect(w http.ResponseWriter, r *http.Request) error {
 		ws.Close(websocket.StatusPolicyViolation, err.Error())
 		return nil
 	}
-	_ = hub.Serve(ctx, ws, realtime.Subscription{Workspace: tok.WorkspaceID, After: from})
+	_ = hub.Serve(ctx, ws, realtime.Subscription{Workspace: tok.WorkspaceID, After: from, Signal: teammateSignal})
 	return nil
 }
 

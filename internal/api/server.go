@@ -39,6 +39,9 @@ type Options struct {
 	SearchIndexIdle time.Duration
 	// Realtime serves GET /realtime; nil turns the endpoint off.
 	Realtime *realtime.Hub
+	// AttachmentDir is where Messenger uploads are stored
+	// (PARLEY_DATA_DIR/attachments); empty turns uploads off.
+	AttachmentDir string
 }
 
 // Server holds what the handlers need.
@@ -54,6 +57,7 @@ type Server struct {
 	jobs       JobQueue
 	search     *store.Search
 	teams      *store.Teams
+	messenger  *messengerAPI
 
 	literalRoutes []literalRoute
 }
@@ -191,6 +195,7 @@ func (s *Server) routes() {
 	s.teamRoutes()
 	s.conversationRoutes()
 	s.realtimeRoutes()
+	s.messengerRoutes()
 }
 
 // versions accepted in Intercom-Version.

@@ -114,8 +114,12 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	defer events.Close()
 	hub := realtime.New(realtime.DBLog{DB: db}, realtime.Options{})
 	events.Subscribe(hub)
+	if sg, ok := events.(bus.Signaler); ok {
+		hub.UseBus(sg) // typing indicators reach every node
+	}
 	db.OnCommit(func(last map[string]int64) { events.Publish(bus.FromCommit(last)) })
-	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports"), Realtime: hub}, worker)
+	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports"), Realtime: hub,
+		AttachmentDir: filepath.Join(cfg.DataDir, "attachments")}, worker)
 	srv := &http.Server{
 		Handler:           apiServer,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -61,6 +61,10 @@ func NewNATS(url, subject string) (*NATS, error) {
 		nc.Close()
 		return nil, fmt.Errorf("subscribe to NATS subject %s: %w", subject, err)
 	}
+	if _, err := nc.Subscribe(b.signalSubject(), b.receiveSignal); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("subscribe to NATS subject %s: %w", b.signalSubject(), err)
+	}
 	// Make sure the subscription is registered with the server before the
 	// node serves: otherwise the first notices from peers could be missed.
 	if err := nc.Flush(); err != nil {

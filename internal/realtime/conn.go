@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/bus"
+	"github.com/parleyhq/parley/internal/eventlog"
 )
 
 // Subscription is what a connection asks for.
@@ -20,6 +23,17 @@ type Subscription struct {
 	// after it (that Filter lets through), in order, then live events.
 	After  int64
 	Filter Filter // nil: every event of the workspace
+	// Render, when set, replaces the frame of each event the filter lets
+	// through: it returns the message this connection is sent, or nil to
+	// skip the event (which still advances the connection's cursor). The
+	// Messenger uses it to send visitors a visitor-safe form. Like Filter
+	// it runs on hub goroutines and must be fast and not block; it may be
+	// called concurrently for one connection.
+	Render func(e *eventlog.Event) []byte
+	// Signal, when set, receives the workspace's ephemeral signals
+	// (typing indicators) and returns the message to send, or nil. Without
+	// it the connection receives none.
+	Signal func(s bus.Signal) []byte
 }
 
 // welcomeFrame is the first message on a connection.
@@ -37,7 +51,7 @@ type welcomeFrame struct {
 // released, which keeps an idle connection small.
 func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, sub Subscription) error {
 	ws.SetReadLimit(4 << 10)
-	c := &conn{hub: h, ws: ws, workspace: sub.Workspace, filter: sub.Filter, sent: sub.After}
+	c := &conn{hub: h, ws: ws, workspace: sub.Workspace, filter: sub.Filter, render: sub.Render, signal: sub.Signal, sent: sub.After}
 	c.alive.Store(time.Now().UnixNano())
 	welcome, _ := json.Marshal(welcomeFrame{Type: "welcome", WorkspaceID: sub.Workspace, After: sub.After})
 	if err := c.write(welcome); err != nil {
@@ -92,6 +106,9 @@ type conn struct {
 	ws        *websocket.Conn
 	workspace string
 	filter    Filter
+	render    func(e *eventlog.Event) []byte
+	signal    func(s bus.Signal) []byte
+	signaling atomic.Bool // a signal is being written
 
 	alive   atomic.Int64 // last sign of life (a read or a pong), unix ns
 	pinging atomic.Bool
@@ -122,7 +139,8 @@ func (c *conn) enqueue(b *batch) {
 	}
 	prev := b.after
 	for _, f := range b.frames {
-		if c.filter != nil && !c.filter(f.ev) {
+		f = c.frameFor(f)
+		if f == nil {
 			continue
 		}
 		c.push(item{after: prev, upto: f.ev.Seq, f: f})
@@ -252,8 +270,8 @@ func (c *conn) catchUp(ctx context.Context) error {
 			if e.Seq != c.sent+1 {
 				return fmt.Errorf("event log of %s has %d after %d", c.workspace, e.Seq, c.sent)
 			}
-			if c.filter == nil || c.filter(e) {
-				if err := c.write(newFrame(e).data); err != nil {
+			if f := c.frameFor(newFrame(e)); f != nil {
+				if err := c.write(f.data); err != nil {
 					return err
 				}
 			}
@@ -263,6 +281,46 @@ func (c *conn) catchUp(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// frameFor returns the frame c is sent for f's event, or nil when the
+// connection skips it.
+func (c *conn) frameFor(f *frame) *frame {
+	if c.filter != nil && !c.filter(f.ev) {
+		return nil
+	}
+	if c.render == nil {
+		return f
+	}
+	data := c.render(f.ev)
+	if data == nil {
+		return nil
+	}
+	return &frame{ev: f.ev, data: data}
+}
+
+// sendSignal writes an ephemeral message outside the ordered queue. One
+// at a time: while one is being written, others are dropped (a typing
+// indicator is worth nothing late).
+func (c *conn) sendSignal(s bus.Signal) {
+	if c.signal == nil {
+		return
+	}
+	data := c.signal(s)
+	if data == nil || !c.signaling.CompareAndSwap(false, true) {
+		return
+	}
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		c.signaling.Store(false)
+		return
+	}
+	go func() {
+		defer c.signaling.Store(false)
+		_ = c.write(data)
+	}()
 }
 
 func (c *conn) write(data []byte) error {

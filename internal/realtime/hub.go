@@ -99,6 +99,40 @@ type Hub struct {
 	mu    sync.Mutex
 	feeds map[string]*feed // watched workspaces
 	wake  chan struct{}
+
+	signals atomic.Pointer[bus.Signaler] // carries signals to every node; nil: this node only
+}
+
+// UseBus makes PublishSignal go through b, so that signals reach the
+// connections of every node (the hub must also be subscribed to b).
+func (h *Hub) UseBus(b bus.Signaler) { h.signals.Store(&b) }
+
+// PublishSignal sends an ephemeral signal (a typing indicator) to the
+// workspace's connections on every node; it is never logged or replayed.
+func (h *Hub) PublishSignal(s bus.Signal) {
+	if b := h.signals.Load(); b != nil {
+		(*b).PublishSignal(s)
+		return
+	}
+	h.Signal(s)
+}
+
+// Signal implements bus.SignalHandler: hand s to the shards, which pass
+// it to the workspace's connections that take signals. It never blocks:
+// with a shard's queue full, the signal is dropped for that shard.
+func (h *Hub) Signal(s bus.Signal) {
+	h.mu.Lock()
+	watched := h.feeds[s.Workspace] != nil
+	h.mu.Unlock()
+	if !watched {
+		return
+	}
+	for _, sh := range h.shards {
+		select {
+		case sh.cmds <- s:
+		default:
+		}
+	}
 }
 
 // feed is the tailer's cursor over one watched workspace.

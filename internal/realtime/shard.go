@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/parleyhq/parley/internal/bus"
 )
 
 // shard is one hub goroutine owning a part of the connections: commands
@@ -56,6 +58,10 @@ func (s *shard) run(ctx context.Context) {
 			case *batch:
 				for c := range s.conns[cmd.workspace] {
 					c.enqueue(cmd)
+				}
+			case bus.Signal:
+				for c := range s.conns[cmd.Workspace] {
+					c.sendSignal(cmd)
 				}
 			}
 		case now := <-tick.C:

@@ -351,6 +351,19 @@ func (e *MergeError) Unwrap() error { return ErrInvalid }
 func (s *Contacts) Merge(ctx context.Context, workspaceID, from, into string) (*contact.Contact, error) {
 	var user *contact.Contact
 	err := s.db.InTx(ctx, func(tx *Tx) error {
+		var err error
+		user, err = s.MergeIn(ctx, tx, workspaceID, from, into)
+		return err
+	})
+	return user, err
+}
+
+// MergeIn merges the lead from into the user into inside tx (see Merge).
+// The lead's conversations move to the user too (the Messenger: a visitor
+// who wrote, then signed in).
+func (s *Contacts) MergeIn(ctx context.Context, tx *Tx, workspaceID, from, into string) (*contact.Contact, error) {
+	var user *contact.Contact
+	err := func() error {
 		lead, err := s.getIn(ctx, tx, workspaceID, from)
 		if err != nil {
 			return &MergeError{Message: "Contact to merge from (" + from + ") not found"}
@@ -378,6 +391,16 @@ func (s *Contacts) Merge(ctx context.Context, workspaceID, from, into string) (*
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE notes SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?`, user.ID, workspaceID, lead.ID); err != nil {
+			return err
+		}
+		// Conversations: the user takes the lead's place, unless already a
+		// participant.
+		if _, err := tx.Exec(ctx, `UPDATE conversation_contacts SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?
+ AND NOT EXISTS (SELECT 1 FROM conversation_contacts u WHERE u.workspace_id = conversation_contacts.workspace_id
+ AND u.conversation_id = conversation_contacts.conversation_id AND u.contact_id = ?)`, user.ID, workspaceID, lead.ID, user.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM conversation_contacts WHERE workspace_id = ? AND contact_id = ?`, workspaceID, lead.ID); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -428,7 +451,7 @@ func (s *Contacts) Merge(ctx context.Context, workspaceID, from, into string) (*
 		}
 		_, err = eventlog.Append(ctx, tx, workspaceID, "contact.merged", map[string]any{"type": "contact_merge", "from": lead.Reference(""), "into": user.Reference("")})
 		return err
-	})
+	}()
 	return user, err
 }
 

@@ -158,23 +158,28 @@ for db in $DATABASES; do
       url="${PG_ADMIN_URL%/*}/$PG_DB?sslmode=disable" ;;
     *) echo "ws.sh: unknown database $db" >&2; exit 2 ;;
   esac
-  log "$db: starting Parley"
-  start_parley "$db" "$url"
   if [ "$db" = sqlite ] && part hold; then
-    # Memory per socket is measured once, on SQLite (the database does not
-    # change what a held socket costs).
+    # Memory per socket is measured on SQLite (the database does not change
+    # what a held socket costs), each kind on a fresh Parley so that its
+    # "before" is an idle server.
     for target in $TARGETS; do
+      log "$db: starting Parley"
+      start_parley "$db" "$url"
       if [ "$target" = messenger ] && ! messenger_exists; then
         echo "ws.sh: no Messenger endpoints on this build (POST /messenger/v1/boot is 404): messenger sockets not measured" | tee "$RESULTS/messenger-skipped.txt" >&2
+        stop_parley
         continue
       fi
       log "$db: hold $CONNS $target sockets"
       prof=()
       [ -z "$PPROF" ] || prof=(--pprof "http://$PPROF_ADDR/debug/pprof" --profile-dir "$RESULTS/$db")
       hold "$target" "$BASE" "$SERVER_PID" "$RESULTS/hold-$target.json" --visitors "$VISITORS" "${prof[@]}"
-      sleep 2
+      stop_parley
     done
   fi
+  part latency || continue
+  log "$db: starting Parley"
+  start_parley "$db" "$url"
   log "$db: visitor → teammate latency at $RATE msg/s"
   latency teammate "$BASE" "$SERVER_PID" "$RESULTS/latency-teammate-$db.json"
   stop_parley

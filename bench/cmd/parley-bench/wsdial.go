@@ -44,12 +44,7 @@ type wsDialer struct {
 	hc      *http.Client
 
 	// messenger: the sessions sockets are spread over (booted by prepare)
-	sessions []messengerSession
-}
-
-type messengerSession struct {
-	Token string
-	After int64
+	sessions []string // session tokens
 }
 
 func newWSDialer(target, base, token string, sources int) (*wsDialer, error) {
@@ -108,13 +103,12 @@ func (d *wsDialer) prepareMessenger(ctx context.Context, c *client, n int) error
 	for i := range n {
 		var out struct {
 			SessionToken string `json:"session_token"`
-			After        int64  `json:"after"`
 		}
 		in := map[string]any{"app_id": me.App.IDCode, "page_url": "https://bench.example/"}
 		if err := c.do(ctx, http.MethodPost, "/messenger/v1/boot", in, &out); err != nil {
 			return fmt.Errorf("boot visitor %d: %w", i+1, err)
 		}
-		d.sessions = append(d.sessions, messengerSession{Token: out.SessionToken, After: out.After})
+		d.sessions = append(d.sessions, out.SessionToken)
 	}
 	return nil
 }
@@ -132,8 +126,11 @@ func (d *wsDialer) dial(ctx context.Context, i int, subscribe bool) (*websocket.
 		if len(d.sessions) == 0 {
 			return nil, fmt.Errorf("no Messenger session booted")
 		}
-		s := d.sessions[i%len(d.sessions)]
-		hello, _ = json.Marshal(map[string]any{"type": "hello", "session_token": s.Token, "after": s.After})
+		// No "after": delivery starts at the log's head, as for a visitor
+		// who just booted. (The sessions are shared and were booted before
+		// every socket: their boot's "after" would make each socket replay
+		// the events of all the boots since, which a visitor never does.)
+		hello, _ = json.Marshal(map[string]any{"type": "hello", "session_token": d.sessions[i%len(d.sessions)]})
 		opts.HTTPHeader = http.Header{"Origin": {"https://bench.example"}}
 	case targetEcho:
 		hello, _ = json.Marshal(map[string]any{"type": "hello", "subscribe": subscribe})

@@ -9,9 +9,10 @@
 #   2. Parley on SQLite (fresh temp data dir): holds CONNS sockets — Messenger
 #      sockets when the Messenger endpoints exist (booting VISITORS visitors
 #      and spreading the sockets over their sessions), and teammate sockets
-#      (GET /realtime) — then visitor replies (POST /conversations/{id}/reply,
-#      type user) at RATE/s received on RECEIVERS teammate sockets;
+#      (GET /realtime) — then visitor replies at RATE/s (see VIA) received on
+#      RECEIVERS teammate sockets;
 #   3. Parley on PostgreSQL, the latency again (when "postgres" is in DATABASES).
+#   (Visitors write through the Messenger when this build has it; see VIA.)
 # Prints a Markdown table for docs/benchmarks.md (also $RESULTS/report.md),
 # with the load average before and after: figures on a busy machine say so.
 #
@@ -24,7 +25,11 @@
 #   VISITORS       Messenger visitors booted for the held sockets (default 100)
 #   RATE           messages per second for the latency (default 1000)
 #   RECEIVERS      sockets receiving every message (default 1)
-#   CONVERSATIONS  conversations the replies are spread over (default 50)
+#   CONVERSATIONS  conversations the replies are spread over (default 500)
+#   VIA            how visitors write: messenger (POST /messenger/v1/conversations/{id}/reply
+#                  with each visitor's session), rest (POST /conversations/{id}/reply, type
+#                  user, with the token; its answer is the whole conversation, so it slows
+#                  down as conversations grow) or auto (default: messenger when it exists)
 #   WARMUP, DURATION  latency warm-up (not measured) and measured time (default 3s, 20s)
 #   HOLD           how long the sockets are held while the RSS is sampled (default 10s)
 #   DATABASES      "sqlite postgres" (default) or one of them
@@ -33,21 +38,26 @@
 #   PG_ADMIN_URL   PostgreSQL to create the throwaway database on (loopback only;
 #                  default postgres://postgres@127.0.0.1:5432/test)
 #   PARTS          "hold latency" (default) or one of them
-#   PPROF=1        serve Parley's pprof on a free port and save its heap profile and
-#                  goroutines while the sockets are held ($RESULTS/sqlite/heap-*.pb.gz)
+#   PPROF=1        serve Parley's pprof on a free port; save its heap profile and
+#                  goroutines while the sockets are held ($RESULTS/sqlite/heap-*), and a
+#                  CPU profile of the latency's measured window ($RESULTS/DB/cpu-latency.pb.gz)
 #   RESULTS        directory for results (default a new /tmp/parley-wsbench.*)
 #
 # Everything listens on and targets 127.0.0.1 (sockets come from 127.0.0.x);
 # every step runs under `timeout`; what it starts is stopped by pid on exit.
 set -euo pipefail
 
+# The whole script is one function, read before it runs: editing this file
+# during a run does not change the run.
+main() {
 cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-10000}
 VISITORS=${VISITORS:-100}
 RATE=${RATE:-1000}
 RECEIVERS=${RECEIVERS:-1}
-CONVERSATIONS=${CONVERSATIONS:-50}
+CONVERSATIONS=${CONVERSATIONS:-500}
+VIA=${VIA:-auto}
 WARMUP=${WARMUP:-3s}
 DURATION=${DURATION:-20s}
 HOLD=${HOLD:-10s}
@@ -96,12 +106,12 @@ hold() { # hold TARGET URL PID OUT [extra flags]: never fatal
   timeout "$STEP_TIMEOUT" "$PB" ws-hold --target "$target" --url "$url" --pid "$pid" --conns "$CONNS" \
     --hold "$HOLD" --out "$out" "$@" || echo "ws.sh: ws-hold $target did not complete (see above)" >&2
 }
-latency() { # latency TARGET URL PID OUT: never fatal
-  local target=$1 url=$2 pid=$3 out=$4
+latency() { # latency TARGET URL PID OUT [extra flags]: never fatal
+  local target=$1 url=$2 pid=$3 out=$4; shift 4
   part latency || return 0
   timeout "$STEP_TIMEOUT" "$PB" ws-latency --target "$target" --url "$url" --pid "$pid" --rate "$RATE" \
     --receivers "$RECEIVERS" --conversations "$CONVERSATIONS" --warmup "$WARMUP" --duration "$DURATION" \
-    --out "$out" || echo "ws.sh: ws-latency $target did not complete (see above)" >&2
+    --out "$out" "$@" || echo "ws.sh: ws-latency $target did not complete (see above)" >&2
 }
 
 # 1. The ceiling.
@@ -181,7 +191,14 @@ for db in $DATABASES; do
   log "$db: starting Parley"
   start_parley "$db" "$url"
   log "$db: visitor → teammate latency at $RATE msg/s"
-  latency teammate "$BASE" "$SERVER_PID" "$RESULTS/latency-teammate-$db.json"
+  extra=()
+  [ -z "$PPROF" ] || extra=(--pprof "http://$PPROF_ADDR/debug/pprof" --profile "$RESULTS/$db/cpu-latency.pb.gz")
+  via=$VIA
+  if [ "$via" = auto ]; then
+    if messenger_exists; then via=messenger; else via=rest; fi
+  fi
+  extra+=(--via "$via")
+  latency teammate "$BASE" "$SERVER_PID" "$RESULTS/latency-teammate-$db.json" "${extra[@]}"
   stop_parley
   if [ -n "$PG_DB" ]; then
     psql "$PG_ADMIN_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
@@ -198,3 +215,6 @@ EOF
 
 log "report ($RESULTS/report.md)"
 "$PB" ws-report --dir "$RESULTS" | tee "$RESULTS/report.md"
+}
+main "$@"
+exit

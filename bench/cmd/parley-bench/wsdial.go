@@ -174,3 +174,10 @@ func fdLimit() uint64 {
 	}
 	return rl.Cur
 }
+
+// doAs is client.do with another bearer token (a Messenger session).
+func (c *client) doAs(ctx context.Context, token, method, path string, in, out any) error {
+	as := *c
+	as.token = token
+	return as.do(ctx, method, path, in, out)
+}

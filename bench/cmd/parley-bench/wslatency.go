@@ -118,15 +118,23 @@ func cmdWSLatency(ctx context.Context, args []string, stdout io.Writer) error {
 	base, token, target := addWSFlags(fs, "teammate (Parley: visitor replies over the REST API, received on GET /realtime) or echo (POST /publish, received on /ws)")
 	rate := fs.Float64("rate", 1000, "messages per second (open loop: sent on schedule whatever the answers' latency)")
 	receivers := fs.Int("receivers", 1, "sockets receiving every message")
-	convs := fs.Int("conversations", 50, "teammate: conversations (one contact each) the replies are spread over")
+	via := fs.String("via", "rest", "teammate: how visitors write — rest (POST /conversations/{id}/reply, type user, with the token) or messenger (boot a visitor per conversation, POST /messenger/v1/conversations/{id}/reply with its session)")
+	convs := fs.Int("conversations", 500, "teammate: conversations (one contact each) the replies are spread over")
 	workers := fs.Int("workers", 128, "requests in flight at most")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured warm-up at the same rate")
 	duration := fs.Duration("duration", 20*time.Second, "measured duration")
 	drain := fs.Duration("drain", 5*time.Second, "wait this long after the last send for deliveries")
 	pid := fs.Int("pid", 0, "server pid: report its largest RSS during the run")
 	out := fs.String("out", "", "also write the result as JSON to this file")
+	pprofURL := fs.String("pprof", "", "server's pprof base (http://127.0.0.1:P/debug/pprof): save a CPU profile of the measured window as --profile")
+	profile := fs.String("profile", "cpu.pb.gz", "where --pprof saves the CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pprofURL != "" {
+		if err := checkLocal(*pprofURL); err != nil {
+			return err
+		}
 	}
 	if *rate <= 0 || *rate > 100000 || *receivers <= 0 || *workers <= 0 || *duration <= 0 {
 		return errors.New("ws-latency: --rate in (0, 100000], --receivers, --workers and --duration positive")
@@ -147,8 +155,8 @@ func cmdWSLatency(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// What a send is.
 	var send func(ctx context.Context, n int64, body string) error
-	switch *target {
-	case targetEcho:
+	switch {
+	case *target == targetEcho:
 		res.Via = "POST /publish"
 		send = func(ctx context.Context, _ int64, body string) error {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/publish", strings.NewReader(`{"type":"event","body":"`+body+`"}`))
@@ -157,6 +165,19 @@ func cmdWSLatency(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			return c.send(req, nil)
 		}
+	case *via == "messenger":
+		res.Via = "POST /messenger/v1/conversations/{id}/reply"
+		res.Conversations = *convs
+		ids, sessions, err := messengerConversations(ctx, c, *convs)
+		if err != nil {
+			return err
+		}
+		send = func(ctx context.Context, n int64, body string) error {
+			i := n % int64(len(ids))
+			return c.doAs(ctx, sessions[i], http.MethodPost, "/messenger/v1/conversations/"+ids[i]+"/reply", map[string]any{"body": body}, nil)
+		}
+	case *via != "rest":
+		return fmt.Errorf("ws-latency: --via must be rest or messenger, not %q", *via)
 	default:
 		res.Via = "POST /conversations/{id}/reply (type user)"
 		res.Conversations = *convs
@@ -248,6 +269,19 @@ func cmdWSLatency(ctx context.Context, args []string, stdout io.Writer) error {
 	// latency includes the delay).
 	start := time.Now().Add(50 * time.Millisecond)
 	interval := time.Duration(float64(time.Second) / *rate)
+	profDone := make(chan struct{})
+	if *pprofURL != "" {
+		go func() {
+			defer close(profDone)
+			sleepCtx(ctx, time.Until(start.Add(*warmup)))
+			u := fmt.Sprintf("%s/profile?seconds=%d", *pprofURL, max(int(duration.Seconds()), 1))
+			if err := fetchTo(ctx, u, *profile); err != nil {
+				logf("ws-latency: CPU profile: %v", err)
+			}
+		}()
+	} else {
+		close(profDone)
+	}
 	var scheduled int64
 	for n := int64(0); n < total && ctx.Err() == nil; n++ {
 		at := start.Add(time.Duration(n) * interval)
@@ -263,6 +297,7 @@ func cmdWSLatency(ctx context.Context, args []string, stdout io.Writer) error {
 	wg.Wait()
 	sendEnd := time.Now()
 	sleepCtx(ctx, *drain)
+	<-profDone
 	stopReceivers()
 	res.RSSMaxKiB = rss.Stop()
 
@@ -327,4 +362,23 @@ func benchConversations(ctx context.Context, c *client, n int) (convs, contacts 
 		convs, contacts = append(convs, conv.ConversationID), append(contacts, ct.ID)
 	}
 	return convs, contacts, nil
+}
+
+// messengerConversations boots n visitors, each starting a conversation in
+// the Messenger, and returns the conversation ids and session tokens.
+func messengerConversations(ctx context.Context, c *client, n int) (convs, sessions []string, err error) {
+	d := &wsDialer{}
+	if err := d.prepareMessenger(ctx, c, n); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range d.sessions {
+		var conv struct {
+			ID string `json:"id"`
+		}
+		if err := c.doAs(ctx, s, http.MethodPost, "/messenger/v1/conversations", map[string]any{"body": "benchmark conversation"}, &conv); err != nil {
+			return nil, nil, fmt.Errorf("start a Messenger conversation: %w", err)
+		}
+		convs, sessions = append(convs, conv.ID), append(sessions, s)
+	}
+	return convs, sessions, nil
 }

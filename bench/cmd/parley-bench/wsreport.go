@@ -131,7 +131,7 @@ func latencyCell(l *wsLatencyResult, judge bool) string {
 	}
 	s += fmt.Sprintf(" (the send's answer: p50 %.2f ms, p99 %.2f ms; delivery after it: p50 %.2f ms, p99 %.2f ms)", l.SendP50MS, l.SendP99MS, l.AfterAnswerP50MS, l.AfterAnswerP99MS)
 	if l.Late > 0 {
-		s += fmt.Sprintf(", %d sent late (generator saturated)", l.Late)
+		s += fmt.Sprintf(", %d sent > 10 ms late (all %d requests in flight, or the generator short of CPU)", l.Late, l.Workers)
 	}
 	if judge {
 		if l.P99MS < targetP99MS && l.Errors == 0 && l.Missing == 0 && l.SentRate >= 0.99*l.Rate {

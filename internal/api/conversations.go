@@ -17,20 +17,25 @@ import (
 )
 
 type conversationAPI struct {
-	s  *Server
-	st *store.Conversations
+	s     *Server
+	st    *store.Conversations
+	attrs *store.ConversationAttributes
 }
 
 func (s *Server) conversationRoutes() {
 	st := store.NewConversations(s.db)
 	st.OnSnooze = snooze.Schedule
-	h := &conversationAPI{s: s, st: st}
+	h := &conversationAPI{s: s, st: st, attrs: store.NewConversationAttributes(s.db)}
 	s.handle("POST /conversations", h.create)
+	s.handle("POST /conversations/search", h.search)
+	h.attributeRoutes()
+	s.handle("POST /messages", h.message)
 	s.handle("GET /conversations", h.list)
 	s.handle("GET /conversations/{id}", h.get)
 	s.handle("PUT /conversations/{id}", h.update)
 	s.handle("POST /conversations/{id}/reply", h.reply)
 	s.handle("POST /conversations/{id}/parts", h.manage)
+	s.handle("POST /conversations/{id}/run_assignment_rules", h.runAssignmentRules)
 	s.handle("POST /conversations/{id}/tags", h.tag)
 	s.handle("DELETE /conversations/{id}/tags/{tag_id}", h.untag)
 	s.handle("POST /conversations/{id}/customers", h.attach)
@@ -261,17 +266,18 @@ func (h *conversationAPI) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ws := authOf(r.Context()).WorkspaceID
-	c, err := h.s.contacts.Get(r.Context(), ws, in.From.ID.Value)
-	if isNotFound(err) {
-		return errNoSuchContact
-	}
+	return h.startByContact(w, r, store.ContactStart{
+		WorkspaceID: authOf(r.Context()).WorkspaceID, ContactID: in.From.ID.Value,
+		Body: textHTML(body), Subject: subject, Attachments: att, At: now,
+	}, body)
+}
+
+// startByContact starts a contact's conversation and answers Intercom's
+// user_message (body: the text as the contact wrote it).
+func (h *conversationAPI) startByContact(w http.ResponseWriter, r *http.Request, in store.ContactStart, body string) error {
+	conv, err := h.st.StartByContact(r.Context(), in)
 	if err != nil {
-		return err
-	}
-	conv, ch := conversation.NewFromContact(ws, contactAuthor(c), c.ID, c.ExternalID, textHTML(body), subject, att, now)
-	if err := h.st.Create(r.Context(), conv, ch); err != nil {
-		return err
+		return conversationErr(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"type": "user_message", "id": conv.IDString(), "created_at": conv.CreatedAt, "body": body,
@@ -407,7 +413,9 @@ func (h *conversationAPI) update(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		u.CustomAttributes = vals
+		if u.CustomAttributes, err = h.typedCustom(r, vals); err != nil {
+			return err
+		}
 	}
 	_, err = h.st.Change(r.Context(), authOf(r.Context()).WorkspaceID, id, func(c *conversation.Conversation) (*conversation.Change, error) {
 		if len(c.CustomAttributes)+len(u.CustomAttributes) > maxConversationAttributes {
@@ -607,6 +615,13 @@ func (h *conversationAPI) manage(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		if kind == "team" && assignee != 0 {
+			if _, err := h.s.teams.Get(r.Context(), authOf(r.Context()).WorkspaceID, assignee); store.IsMissing(err, "team") {
+				return fieldErr("assignee_id", "assignee_id %d is not a team of this workspace", assignee)
+			} else if err != nil {
+				return err
+			}
+		}
 		apply = func(c *conversation.Conversation, admin conversation.Author) (*conversation.Change, error) {
 			return c.Assign(admin, kind, assignee, body, now)
 		}
@@ -621,6 +636,20 @@ func (h *conversationAPI) manage(w http.ResponseWriter, r *http.Request) error {
 		return apply(c, admin)
 	})
 	if err != nil {
+		return conversationErr(err)
+	}
+	return h.writeConversation(w, r, id)
+}
+
+// runAssignmentRules is POST /conversations/{id}/run_assignment_rules
+// (the SDK's runAssignmentRules): the rules route the conversation as if
+// it had just arrived.
+func (h *conversationAPI) runAssignmentRules(w http.ResponseWriter, r *http.Request) error {
+	id, ok := parseConversationID(r.PathValue("id"))
+	if !ok {
+		return errNoSuchConversation
+	}
+	if _, err := h.st.RunAssignmentRules(r.Context(), authOf(r.Context()).WorkspaceID, id); err != nil {
 		return conversationErr(err)
 	}
 	return h.writeConversation(w, r, id)

@@ -405,8 +405,9 @@ func (m *messengerAPI) boot(w http.ResponseWriter, r *http.Request) error {
 	r = r.WithContext(context.WithValue(ctx, keyAuth, &Auth{WorkspaceID: ws, Version: m.s.opts.DefaultVersion}))
 	var subject string
 	var who bootContact
+	fresh := v == nil
 	err = m.s.db.InTx(ctx, func(tx *store.Tx) error {
-		if v == nil {
+		if fresh {
 			v = &messenger.Visitor{WorkspaceID: ws}
 			if !identified {
 				if err := applyToVisitor(v, in.messengerAttrs, defs); err != nil {
@@ -419,17 +420,26 @@ func (m *messengerAPI) boot(w http.ResponseWriter, r *http.Request) error {
 		}
 		if !identified {
 			subject = "v:" + v.ID
+			changes := in.Name.Set || in.Phone.Set || in.LanguageOverride.Set || in.CustomAttributes.Set
 			if lead != nil {
 				if err := m.applyToContact(r, lead, in.messengerAttrs, defs); err != nil {
 					return err
 				}
 				who = bootContact{ID: lead.ID, Role: lead.Role, Name: lead.Name, Email: lead.Email}
+				if !changes {
+					return nil
+				}
 				return m.s.contacts.UpdateIn(ctx, tx, lead, lead.Role)
 			}
-			who = bootContact{ID: v.ID, Role: "visitor", Name: v.Name, Email: v.Email}
-			if in.Name.Set || in.Phone.Set || in.CustomAttributes.Set {
-				return m.st.UpdateVisitorIn(ctx, tx, v)
+			if changes && !fresh {
+				if err := applyToVisitor(v, in.messengerAttrs, defs); err != nil {
+					return err
+				}
+				if err := m.st.UpdateVisitorIn(ctx, tx, v); err != nil {
+					return err
+				}
 			}
+			who = bootContact{ID: v.ID, Role: "visitor", Name: v.Name, Email: v.Email}
 			return nil
 		}
 		user, err := m.st.UserIn(ctx, tx, ws, userID, email)

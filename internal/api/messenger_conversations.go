@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/messenger"
 	"github.com/parleyhq/parley/internal/store"
@@ -197,17 +196,17 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 			return err
 		}
 	}
-	conv, err := m.startByContact(ctx, vs.ws, c, body, att)
-	if err != nil {
-		return err
-	}
-	if len(attIDs) > 0 {
-		err := m.s.db.InTx(ctx, func(tx *store.Tx) error {
+	// The shared "contact starts a conversation" (assignment rules
+	// included); the uploads are claimed in the same transaction.
+	conv, err := m.convs.StartByContact(ctx, store.ContactStart{WorkspaceID: vs.ws, ContactID: c.ID, Body: body, Attachments: att,
+		Also: func(ctx context.Context, tx *store.Tx, conv *conversation.Conversation) error {
 			return m.st.ClaimAttachmentsIn(ctx, tx, vs.ws, attIDs, vs.uploaders(), conv.ID)
-		})
-		if err != nil {
-			return err
-		}
+		}})
+	if store.IsMissing(err, "attachment") {
+		return fieldErr("attachments", "an attachment is not an unused upload of this session")
+	}
+	if err != nil {
+		return conversationErr(err)
 	}
 	t, err := m.thread(ctx, vs.ws, conv.ID)
 	if err != nil {
@@ -215,18 +214,6 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusOK, t)
 	return nil
-}
-
-// startByContact starts a conversation from a contact's message through
-// the same store path as POST /conversations. (When the conversations API
-// gains its shared "contact starts a conversation" function, with
-// assignment rules, this is the one line to switch to it.)
-func (m *messengerAPI) startByContact(ctx context.Context, ws string, c *contact.Contact, body string, att []conversation.Attachment) (*conversation.Conversation, error) {
-	conv, ch := conversation.NewFromContact(ws, contactAuthor(c), c.ID, c.ExternalID, body, "", att, time.Now().Unix())
-	if err := m.convs.Create(ctx, conv, ch); err != nil {
-		return nil, err
-	}
-	return conv, nil
 }
 
 func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
@@ -243,19 +230,14 @@ func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	conv, err := m.st.ReplyWithAttachments(r.Context(), m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders())
+	p, err := m.st.ReplyWithAttachments(r.Context(), m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders())
 	if store.IsMissing(err, "attachment") {
 		return fieldErr("attachments", "an attachment is not an unused upload of this session")
 	}
 	if err != nil {
 		return conversationErr(err)
 	}
-	var part messenger.Part
-	for _, p := range conv.Parts {
-		if v, ok := messenger.VisiblePart(p); ok {
-			part = v
-		}
-	}
+	part, _ := messenger.VisiblePart(p)
 	writeJSON(w, http.StatusOK, part)
 	return nil
 }

@@ -32,21 +32,12 @@ func (m *messengerAPI) realtime(w http.ResponseWriter, r *http.Request) error {
 		return nil // Accept answered the handshake
 	}
 	ctx := context.WithoutCancel(r.Context())
-	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
-	ws.SetReadLimit(4 << 10)
-	_, data, err := ws.Read(hctx)
-	cancel()
-	if err != nil {
-		ws.CloseNow()
-		return nil
-	}
 	var hello struct {
 		Type         string `json:"type"`
 		SessionToken string `json:"session_token"`
 		After        *int64 `json:"after"`
 	}
-	if json.Unmarshal(data, &hello) != nil || hello.Type != "hello" {
-		ws.Close(websocket.StatusPolicyViolation, `the first message must be {"type":"hello","session_token":…,"after":…}`)
+	if !readHello(ctx, ws, &hello, `the first message must be {"type":"hello","session_token":…,"after":…}`) {
 		return nil
 	}
 	vs, err := m.resolve(ctx, hello.SessionToken)
@@ -76,6 +67,28 @@ func (m *messengerAPI) realtime(w http.ResponseWriter, r *http.Request) error {
 	}
 	_ = hub.Serve(ctx, ws, realtime.Subscription{Workspace: vs.ws, After: from, Render: feed.render, Signal: feed.signal})
 	return nil
+}
+
+// readHello reads a socket's first message, {"type":"hello",…}, into
+// hello within helloTimeout. Anything else closes the socket (1008, with
+// usage as the reason) and reports false.
+func readHello(ctx context.Context, ws *websocket.Conn, hello any, usage string) bool {
+	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	ws.SetReadLimit(4 << 10)
+	_, data, err := ws.Read(hctx)
+	if err != nil {
+		ws.CloseNow()
+		return false
+	}
+	var kind struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(data, &kind) != nil || kind.Type != "hello" || json.Unmarshal(data, hello) != nil {
+		ws.Close(websocket.StatusPolicyViolation, usage)
+		return false
+	}
+	return true
 }
 
 // visitorFeed decides, per connection, which events are the visitor's and

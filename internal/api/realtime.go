@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -72,17 +71,8 @@ func (s *Server) realtimeConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if tok == nil {
-		hctx, cancel := context.WithTimeout(ctx, helloTimeout)
-		ws.SetReadLimit(4 << 10)
-		_, data, err := ws.Read(hctx)
-		cancel()
-		if err != nil {
-			ws.CloseNow()
-			return nil
-		}
 		var hello helloMessage
-		if json.Unmarshal(data, &hello) != nil || hello.Type != "hello" {
-			ws.Close(websocket.StatusPolicyViolation, `the first message must be {"type":"hello","token":…,"after":…}`)
+		if !readHello(ctx, ws, &hello, `the first message must be {"type":"hello","token":…,"after":…}`) {
 			return nil
 		}
 		if tok, err = s.tokenFor(ctx, hello.Token); err != nil {

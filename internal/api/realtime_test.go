@@ -55,6 +55,9 @@ type rtFrame struct {
 	Item        json.RawMessage `json:"item"`
 	After       int64           `json:"after"`
 	WorkspaceID string          `json:"workspace_id"`
+	// Typing frames (Messenger visitors).
+	ConversationID string         `json:"conversation_id"`
+	Author         map[string]any `json:"author"`
 }
 
 // rtClient reads frames on its own goroutine once started (a read that

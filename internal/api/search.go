@@ -100,99 +100,156 @@ type searchKey struct {
 	ID    string `json:"i"`
 }
 
+// searchPage is the pagination and sort of a search request.
+type searchPage struct {
+	perPage   int
+	sortField string
+	desc      bool
+	cur       cursor
+	after     string // the raw starting_after ("" on the first page)
+}
+
+// page validates the query's presence, pagination and sort of a search
+// body; sortField defaults to defSort, descending.
+func (in *searchBody) page(defPerPage, maxPerPage int, defSort string) (*searchPage, error) {
+	if q := bytes.TrimSpace(in.Query); len(q) == 0 || string(q) == "null" {
+		e := errf(http.StatusBadRequest, "parameter_not_found", "query is required")
+		e.Field = "query"
+		return nil, e
+	}
+	p := &searchPage{perPage: defPerPage, sortField: defSort, desc: true}
+	if pg := in.Pagination; pg != nil {
+		if pg.PerPage.Set && !pg.PerPage.Null {
+			if pg.PerPage.Value < 1 || pg.PerPage.Value > maxPerPage {
+				return nil, fieldErr("pagination.per_page", "per_page must be between 1 and %d", maxPerPage)
+			}
+			p.perPage = pg.PerPage.Value
+		}
+		if pg.StartingAfter.Set && !pg.StartingAfter.Null {
+			p.after = pg.StartingAfter.Value
+		}
+	}
+	if in.Sort != nil {
+		if in.Sort.Field == "" {
+			return nil, fieldErr("sort.field", "sort.field is required")
+		}
+		p.sortField = in.Sort.Field
+		switch in.Sort.Order {
+		case "", "descending":
+		case "ascending":
+			p.desc = false
+		default:
+			e := errf(http.StatusBadRequest, "invalid_sort_order", "Invalid sort order '%s'. Must be one of: ascending, descending", in.Sort.Order)
+			e.Field = "sort.order"
+			return nil, e
+		}
+	}
+	var err error
+	p.cur, err = decodeCursor(p.after)
+	return p, err
+}
+
+// sortErr reports a field results cannot be sorted by.
+func sortErr(err error) error {
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		return fieldErr("sort.field", "%s", qe.Message)
+	}
+	return err
+}
+
+var errSearchCursor = fieldErr("pagination.starting_after", "starting_after is not a cursor this search returned")
+
+// keyset is the position the page starts after (nil: the first page);
+// sortName is the resolved sort field, which the cursor must match.
+func (p *searchPage) keyset(sortName string) (*store.Keyset, error) {
+	if p.after == "" {
+		return nil, nil
+	}
+	var k searchKey
+	dec := json.NewDecoder(bytes.NewReader([]byte(p.cur.After)))
+	dec.UseNumber()
+	if p.cur.After == "" || dec.Decode(&k) != nil || k.ID == "" {
+		return nil, errSearchCursor
+	}
+	if k.Field != sortName || k.Desc != p.desc {
+		return nil, fieldErr("pagination.starting_after", "starting_after belongs to a search sorted another way")
+	}
+	return &store.Keyset{Value: k.Value, ID: k.ID}, nil
+}
+
+// pages answers the pages object of a result of n items (fetched with one
+// more than per_page) and how many to show.
+func (p *searchPage) pages(total, n int, keys []store.Keyset, sortName string) (cursorPages, int, error) {
+	pages := cursorPages{Type: "pages", Page: p.cur.Page, PerPage: p.perPage, TotalPages: totalPages(total, p.perPage)}
+	if n <= p.perPage {
+		return pages, n, nil
+	}
+	last := keys[p.perPage-1]
+	b, err := json.Marshal(searchKey{Field: sortName, Desc: p.desc, Value: last.Value, ID: last.ID})
+	if err != nil {
+		return pages, 0, err
+	}
+	pages.Next = &nextPage{PerPage: p.perPage, StartingAfter: cursor{After: string(b), Page: p.cur.Page + 1}.encode()}
+	return pages, p.perPage, nil
+}
+
+// sortableSchema is a filter-language schema whose results can be sorted.
+type sortableSchema interface {
+	query.Schema
+	Sortable(name string) (query.Field, error)
+}
+
+// plan parses the request's query and resolves its sort and cursor
+// against schema.
+func (p *searchPage) plan(in *searchBody, schema sortableSchema) (*query.Filter, store.SearchSort, *store.Keyset, error) {
+	f, err := parseQuery(in.Query, schema)
+	if err != nil {
+		return nil, store.SearchSort{}, nil, err
+	}
+	sortBy, err := schema.Sortable(p.sortField)
+	if err != nil {
+		return nil, store.SearchSort{}, nil, sortErr(err)
+	}
+	keyset, err := p.keyset(sortBy.Name)
+	return f, store.SearchSort{Field: sortBy, Desc: p.desc}, keyset, err
+}
+
+// searchErr maps a store error of a search: a cursor value that does not
+// fit the sort is the client's.
+func searchErr(err error) error {
+	var ke *store.KeyValueError
+	if errors.As(err, &ke) {
+		return errSearchCursor
+	}
+	return err
+}
+
 func (s *Server) searchContacts(w http.ResponseWriter, r *http.Request, search *store.Search, segments *store.Segments) error {
 	var in searchBody
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	if q := bytes.TrimSpace(in.Query); len(q) == 0 || string(q) == "null" {
-		e := errf(http.StatusBadRequest, "parameter_not_found", "query is required")
-		e.Field = "query"
-		return e
+	p, err := in.page(searchPerPage, searchMaxPerPage, "created_at")
+	if err != nil {
+		return err
 	}
-	perPage, after := searchPerPage, ""
-	if p := in.Pagination; p != nil {
-		if p.PerPage.Set && !p.PerPage.Null {
-			if p.PerPage.Value < 1 || p.PerPage.Value > searchMaxPerPage {
-				return fieldErr("pagination.per_page", "per_page must be between 1 and %d", searchMaxPerPage)
-			}
-			perPage = p.PerPage.Value
-		}
-		if p.StartingAfter.Set && !p.StartingAfter.Null {
-			after = p.StartingAfter.Value
-		}
-	}
-	sortField, desc := "created_at", true
-	if in.Sort != nil {
-		if in.Sort.Field == "" {
-			return fieldErr("sort.field", "sort.field is required")
-		}
-		sortField = in.Sort.Field
-		switch in.Sort.Order {
-		case "", "descending":
-		case "ascending":
-			desc = false
-		default:
-			e := errf(http.StatusBadRequest, "invalid_sort_order", "Invalid sort order '%s'. Must be one of: ascending, descending", in.Sort.Order)
-			e.Field = "sort.order"
-			return e
-		}
-	}
-
 	schema, err := s.contactSchema(r, segments)
 	if err != nil {
 		return err
 	}
-	f, err := parseQuery(in.Query, schema)
+	f, sort, keyset, err := p.plan(&in, schema)
 	if err != nil {
 		return err
 	}
-	sortBy, err := schema.Sortable(sortField)
+	res, err := search.Contacts(r.Context(), authOf(r.Context()).WorkspaceID, f, sort, keyset, p.perPage+1)
 	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) {
-			return fieldErr("sort.field", "%s", qe.Message)
-		}
-		return err
+		return searchErr(err)
 	}
-
-	cur, err := decodeCursor(after)
+	pages, n, err := p.pages(res.Total, len(res.Contacts), res.Keys, sort.Field.Name)
 	if err != nil {
 		return err
 	}
-	var keyset *store.Keyset
-	if after != "" {
-		var k searchKey
-		dec := json.NewDecoder(bytes.NewReader([]byte(cur.After)))
-		dec.UseNumber()
-		if cur.After == "" || dec.Decode(&k) != nil || k.ID == "" {
-			return fieldErr("pagination.starting_after", "starting_after is not a cursor this search returned")
-		}
-		if k.Field != sortBy.Name || k.Desc != desc {
-			return fieldErr("pagination.starting_after", "starting_after belongs to a search sorted another way")
-		}
-		keyset = &store.Keyset{Value: k.Value, ID: k.ID}
-	}
-
-	res, err := search.Contacts(r.Context(), authOf(r.Context()).WorkspaceID, f, store.SearchSort{Field: sortBy, Desc: desc}, keyset, perPage+1)
-	if err != nil {
-		var ke *store.KeyValueError
-		if errors.As(err, &ke) {
-			return fieldErr("pagination.starting_after", "starting_after is not a cursor this search returned")
-		}
-		return err
-	}
-	pages := cursorPages{Type: "pages", Page: cur.Page, PerPage: perPage, TotalPages: totalPages(res.Total, perPage)}
-	list := res.Contacts
-	if len(list) > perPage {
-		list = list[:perPage]
-		last := res.Keys[perPage-1]
-		b, err := json.Marshal(searchKey{Field: sortBy.Name, Desc: desc, Value: last.Value, ID: last.ID})
-		if err != nil {
-			return err
-		}
-		pages.Next = &nextPage{PerPage: perPage, StartingAfter: cursor{After: string(b), Page: cur.Page + 1}.encode()}
-	}
-	writeContactList(w, r, list, res.Total, pages)
+	writeContactList(w, r, res.Contacts[:n], res.Total, pages)
 	return nil
 }

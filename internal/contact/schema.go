@@ -154,6 +154,11 @@ func safeAttrName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, `'"?\$.`) && !strings.ContainsFunc(name, func(r rune) bool { return r < ' ' })
 }
 
+// CustomExpr is the SQL of a value in a JSON object column (alias.col),
+// typed for a field of kind k, as custom attributes are read (below); other
+// schemas with JSON columns use it too.
+func CustomExpr(col, name string, k query.Kind) [2]string { return customExpr(col, name, k) }
+
 // customExpr is the SQL of a JSON custom attribute in column alias.col.
 // On PostgreSQL the value is cast to the field's SQL type; the cast is
 // guarded by the JSON type so that rows of other workspaces (where an
@@ -274,16 +279,7 @@ func (s *Schema) Field(name string) (query.Field, error) {
 
 // Sortable resolves a field search results can be sorted by: any
 // single-valued field.
-func (s *Schema) Sortable(name string) (query.Field, error) {
-	f, err := s.Field(name)
-	if err != nil {
-		return f, err
-	}
-	if f.Multi != nil || f.Segment {
-		return query.Field{}, &query.Error{Field: name, Message: fmt.Sprintf("results cannot be sorted by %q: it may hold several values", name)}
-	}
-	return f, nil
-}
+func (s *Schema) Sortable(name string) (query.Field, error) { return query.Sortable(s, name) }
 
 // Segment implements query.Schema.
 func (s *Schema) Segment(id string) ([]byte, error) {

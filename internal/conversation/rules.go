@@ -276,16 +276,8 @@ func (c *Conversation) Assign(admin Author, assigneeType string, assigneeID int6
 		return nil, refuse("type", "type must be admin or team")
 	}
 	ch := &Change{Topics: []string{"conversation.admin.assigned"}}
-	s := &c.Stats
 	if target != nil {
-		s.CountAssignments++
-		if s.FirstAssignmentAt == nil {
-			s.FirstAssignmentAt = ptr(now)
-		}
-		s.LastAssignmentAt = ptr(now)
-		if s.FirstAdminReplyAt == nil {
-			s.TimeToAssignment = ptr(max(0, now-c.start()))
-		}
+		c.assigned(now)
 	}
 	c.add(ch, p, now)
 	return ch, nil

@@ -276,7 +276,13 @@ func (s *Conversations) LastForContact(ctx context.Context, workspaceID, contact
 // Create inserts a new conversation (built by conversation.NewFromContact)
 // with its participants and appends the change's events.
 func (s *Conversations) Create(ctx context.Context, c *conversation.Conversation, ch *conversation.Change) error {
-	return s.db.InTx(ctx, func(tx *Tx) error {
+	return s.db.InTx(ctx, func(tx *Tx) error { return s.insert(ctx, tx, c, ch) })
+}
+
+// insert writes a new conversation, its participants and the change's
+// parts and events inside tx.
+func (s *Conversations) insert(ctx context.Context, tx *Tx, c *conversation.Conversation, ch *conversation.Change) error {
+	{
 		err := tx.QueryRow(ctx, `INSERT INTO conversations (workspace_id, state, read, title, priority, admin_assignee_id, team_assignee_id,
  snoozed_until, waiting_since, created_at, updated_at, custom_attributes, source_type, source_delivered_as,
  source_subject, source_body, source_author, source_url, source_attachments, rating, statistics)
@@ -296,7 +302,7 @@ func (s *Conversations) Create(ctx context.Context, c *conversation.Conversation
 			c.Tags, c.Teammates = []conversation.Tag{}, []int64{}
 		}
 		return s.record(ctx, tx, c, ch)
-	})
+	}
 }
 
 func (s *Conversations) addContact(ctx context.Context, tx *Tx, c *conversation.Conversation, contactID string) error {
@@ -362,28 +368,43 @@ func (s *Conversations) Change(ctx context.Context, workspaceID string, id int64
 
 func (s *Conversations) change(ctx context.Context, workspaceID string, id int64, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
 	var out *conversation.Conversation
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		c, err := s.getIn(ctx, tx, workspaceID, id, true)
-		if err != nil {
-			return err
-		}
-		ch, err := fn(tx, c)
-		if err != nil {
-			return err
-		}
-		out = c
-		if ch.Empty() {
-			return nil
-		}
-		if err := s.save(ctx, tx, c); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, c, ch)
+	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
+		out, err = s.changeIn(ctx, tx, workspaceID, id, true, fn)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// changeIn is change inside tx. With rebalance, capacity the change frees
+// (the teammate who held the conversation no longer does) or a
+// conversation that starts waiting in a team inbox is handed out by the
+// assignment engine in the same transaction.
+func (s *Conversations) changeIn(ctx context.Context, tx *Tx, workspaceID string, id int64, rebalance bool, fn func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error)) (*conversation.Conversation, error) {
+	c, err := s.getIn(ctx, tx, workspaceID, id, true)
+	if err != nil {
+		return nil, err
+	}
+	heldBy, waitingIn := c.HeldBy(), c.WaitingInTeam()
+	ch, err := fn(tx, c)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Empty() {
+		return c, nil
+	}
+	if err := s.save(ctx, tx, c); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, tx, c, ch); err != nil {
+		return nil, err
+	}
+	if rebalance {
+		return c, s.rebalanceAfter(ctx, tx, c, heldBy, waitingIn)
+	}
+	return c, nil
 }
 
 // AddContact makes a contact a participant.

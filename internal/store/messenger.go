@@ -408,10 +408,11 @@ func (s *Messenger) Rate(ctx context.Context, conversations *Conversations, work
 }
 
 // ReplyWithAttachments adds a contact's reply and claims its uploads in
-// the same transaction.
+// the same transaction; it returns the new part.
 func (s *Messenger) ReplyWithAttachments(ctx context.Context, conversations *Conversations, workspaceID string, id int64, from conversation.Author,
-	body string, att []conversation.Attachment, attachmentIDs, uploaders []string) (*conversation.Conversation, error) {
-	return conversations.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
+	body string, att []conversation.Attachment, attachmentIDs, uploaders []string) (*conversation.Part, error) {
+	var part *conversation.Part
+	_, err := conversations.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
 		if !c.HasContact(from.ID) {
 			return nil, ErrNotFound
 		}
@@ -419,6 +420,8 @@ func (s *Messenger) ReplyWithAttachments(ctx context.Context, conversations *Con
 		if err != nil {
 			return nil, err
 		}
+		part = ch.Parts[len(ch.Parts)-1]
 		return ch, s.ClaimAttachmentsIn(ctx, tx, workspaceID, attachmentIDs, uploaders, id)
 	})
+	return part, err
 }

@@ -116,51 +116,65 @@ func (s *Search) Contacts(ctx context.Context, workspaceID string, f *query.Filt
 func (s *Search) page(ctx context.Context, r *Reader, res *SearchResult, workspaceID, base string, baseArgs []any, sort SearchSort, after *Keyset, limit int) error {
 	d := r.Dialect()
 
-	e := sort.Field.Expr[d]
-	byID := e == "c.id"
-	cmp := ">"
-	if sort.Desc {
-		cmp = "<"
-	}
 	// The page is chosen on ids first, then only its contacts are loaded
 	// with their related-item summaries: the select list of ContactSelect
 	// (correlated subqueries) is never computed for the rows the sort
 	// discards.
-	page := `SELECT c.id FROM contacts c WHERE ` + base
-	args := baseArgs
+	var id any
 	if after != nil {
-		v, err := keyValue(sort.Field.Kind, after.Value, d)
-		if err != nil {
-			return err
-		}
-		switch {
-		case byID:
-			page += ` AND c.id ` + cmp + ` ?`
-			args = append(args, after.ID)
-		case v == nil:
-			page += ` AND (` + e + ` IS NULL AND c.id ` + cmp + ` ?)`
-			args = append(args, after.ID)
-		default:
-			page += ` AND ((` + e + ` ` + cmp + ` ? OR (` + e + ` = ? AND c.id ` + cmp + ` ?)) OR ` + e + ` IS NULL)`
-			args = append(args, v, v, after.ID)
-		}
+		id = after.ID
 	}
-	page += orderBy(e, sort.Desc) + ` LIMIT ?`
+	cond, condArgs, order, err := keysetClause(sort, d, "c.id", after, id)
+	if err != nil {
+		return err
+	}
+	page := `SELECT c.id FROM contacts c WHERE ` + base + cond
+	args := append(baseArgs, condArgs...)
+	page += order + ` LIMIT ?`
 	args = append(args, limit)
 	return s.fetch(ctx, r, res, workspaceID, page, args, sort)
 }
 
-// orderBy is the ORDER BY clause of a sort on expression e: NULLs last in
-// both directions, ties broken by id in the same direction.
-func orderBy(e string, desc bool) string {
+// orderBy is the ORDER BY clause of a sort of contacts on expression e.
+func orderBy(e string, desc bool) string { return orderByCol(e, "c.id", desc) }
+
+// orderByCol is the ORDER BY clause of a sort on expression e: NULLs last
+// in both directions, ties broken by the id column in the same direction.
+func orderByCol(e, idCol string, desc bool) string {
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
-	if e == "c.id" {
-		return ` ORDER BY c.id` + dir
+	if e == idCol {
+		return ` ORDER BY ` + idCol + dir
 	}
-	return ` ORDER BY ` + e + dir + ` NULLS LAST, c.id` + dir
+	return ` ORDER BY ` + e + dir + ` NULLS LAST, ` + idCol + dir
+}
+
+// keysetClause returns the condition (" AND …", or "" without a position)
+// selecting the rows after the keyset position in sort order, its
+// arguments, and the ORDER BY clause of sort, for a table whose id column
+// is idCol; id is the position's id as bound against idCol.
+func keysetClause(sort SearchSort, d query.Dialect, idCol string, after *Keyset, id any) (string, []any, string, error) {
+	e := sort.Field.Expr[d]
+	order := orderByCol(e, idCol, sort.Desc)
+	if after == nil {
+		return "", nil, order, nil
+	}
+	cmp := ">"
+	if sort.Desc {
+		cmp = "<"
+	}
+	v, err := keyValue(sort.Field.Kind, after.Value, d)
+	switch {
+	case err != nil:
+		return "", nil, "", err
+	case e == idCol:
+		return ` AND ` + idCol + ` ` + cmp + ` ?`, []any{id}, order, nil
+	case v == nil:
+		return ` AND (` + e + ` IS NULL AND ` + idCol + ` ` + cmp + ` ?)`, []any{id}, order, nil
+	}
+	return ` AND ((` + e + ` ` + cmp + ` ? OR (` + e + ` = ? AND ` + idCol + ` ` + cmp + ` ?)) OR ` + e + ` IS NULL)`, []any{v, v, id}, order, nil
 }
 
 // load loads the contacts of a page the index chose, in its order.

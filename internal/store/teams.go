@@ -22,10 +22,11 @@ type Teams struct {
 	inbox func(tx *Tx) assign.Inbox
 }
 
-// NewTeams returns the team store. Its engine sees no conversations until
-// WithInbox connects the conversations store.
+// NewTeams returns the team store. Its engine reaches the conversations of
+// the same database (WithInbox replaces them).
 func NewTeams(db *DB) *Teams {
-	return &Teams{db: db, inbox: func(*Tx) assign.Inbox { return noConversations{} }}
+	conversations := NewConversations(db)
+	return &Teams{db: db, inbox: func(tx *Tx) assign.Inbox { return convInbox{s: conversations, tx: tx} }}
 }
 
 // WithInbox sets how the engine reaches conversations inside a write
@@ -39,21 +40,6 @@ func (s *Teams) WithInbox(inbox func(tx *Tx) assign.Inbox) *Teams {
 // round-robin cursor and the assignments' events commit with tx.
 func (s *Teams) Engine(tx *Tx) *assign.Engine {
 	return &assign.Engine{Store: txAssignState{tx: tx}, Inbox: s.inbox(tx)}
-}
-
-// noConversations is the inbox of a Parley without conversations: nobody
-// holds any, nothing waits.
-type noConversations struct{}
-
-func (noConversations) OpenCounts(context.Context, string, []int64) (map[int64]int, error) {
-	return map[int64]int{}, nil
-}
-func (noConversations) Waiting(context.Context, string, int64, int) ([]string, error) {
-	return nil, nil
-}
-func (noConversations) Held(context.Context, string, int64) ([]assign.Held, error) { return nil, nil }
-func (noConversations) Assign(context.Context, string, string, int64, int64) error {
-	return errors.New("assign: no conversations")
 }
 
 // TeamInUseError refuses to delete a team that assignment rules send
@@ -323,6 +309,7 @@ func (s *Teams) SetAway(ctx context.Context, workspaceID string, adminID int64, 
 			away, reassign, workspaceID, adminID); err != nil {
 			return err
 		}
+		wasAway := before.AwayModeEnabled
 		a = before
 		a.AwayModeEnabled, a.AwayModeReassign = away, reassign
 		teams, err := adminTeamIDs(ctx, tx, workspaceID, adminID)
@@ -337,7 +324,7 @@ func (s *Teams) SetAway(ctx context.Context, workspaceID string, adminID int64, 
 		switch {
 		case away && reassign:
 			_, err = e.Release(ctx, workspaceID, adminID)
-		case !away && before.AwayModeEnabled:
+		case !away && wasAway:
 			_, err = e.Freed(ctx, workspaceID, adminID)
 		}
 		return err

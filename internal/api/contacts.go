@@ -366,9 +366,36 @@ func writeContactPage(w http.ResponseWriter, r *http.Request, list func(after st
 
 // writeContactList answers a contact_list in the request's version.
 func writeContactList(w http.ResponseWriter, r *http.Request, list []*contact.Contact, total int, pages cursorPages) {
-	data := make([]any, len(list))
-	for i, c := range list {
-		data[i] = contactOut(r, c)
+	writeJSON(w, http.StatusOK, contactList{r: r, list: list, total: total, pages: pages})
+}
+
+// contactList renders a contact_list, its contacts through their own
+// renderer (see writeJSON) rather than re-scanned by json.Marshal.
+type contactList struct {
+	r     *http.Request
+	list  []*contact.Contact
+	total int
+	pages cursorPages
+}
+
+func (l contactList) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 64+1600*len(l.list))
+	b = append(b, `{"data":[`...)
+	for i, c := range l.list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		one, err := contactOut(l.r, c).(json.Marshaler).MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, one...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"type": "list", "data": data, "total_count": total, "pages": pages})
+	pages, err := json.Marshal(l.pages)
+	if err != nil {
+		return nil, err
+	}
+	b = append(append(append(b, `],"pages":`...), pages...), `,"total_count":`...)
+	b = strconv.AppendInt(b, int64(l.total), 10)
+	return append(b, `,"type":"list"}`...), nil
 }

@@ -29,7 +29,15 @@ func requestID(ctx context.Context) string {
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(json.Marshaler); ok {
+		// Our own renderers write valid, HTML-escaped JSON: json.Marshal
+		// would only scan it again.
+		b, err = m.MarshalJSON()
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		slog.Error("encode response", "err", err)
 		status, b = http.StatusInternalServerError, []byte(`{"type":"error.list","errors":[{"code":"server_error","message":"Internal server error"}]}`)

@@ -797,12 +797,12 @@ func (im *importer) commit(ctx context.Context, batch []*row, last bool) error {
 	}
 	err := im.db.InTx(ctx, func(tx *store.Tx) error {
 		reset()
-		if _, err := tx.Exec(ctx, `SAVEPOINT csv_batch`); err != nil {
+		if err := tx.Savepoint(ctx, "csv_batch"); err != nil {
 			return err
 		}
 		err := im.writeBatch(ctx, tx, batch, false)
 		if errors.Is(err, errRowFailed) {
-			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT csv_batch`); err != nil {
+			if err := tx.RollbackTo(ctx, "csv_batch"); err != nil {
 				return err
 			}
 			reset()
@@ -811,7 +811,7 @@ func (im *importer) commit(ctx context.Context, batch []*row, last bool) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT csv_batch`); err != nil {
+		if err := tx.Release(ctx, "csv_batch"); err != nil {
 			return err
 		}
 		im.res.Rows += len(batch)
@@ -910,7 +910,7 @@ func (im *importer) write(ctx context.Context, tx *store.Tx, x *index, r *row, s
 		return nil
 	}
 	if savepoint {
-		if _, err := tx.Exec(ctx, `SAVEPOINT csv_row`); err != nil {
+		if err := tx.Savepoint(ctx, "csv_row"); err != nil {
 			return err
 		}
 	}
@@ -940,17 +940,17 @@ func (im *importer) write(ctx context.Context, tx *store.Tx, x *index, r *row, s
 		if !savepoint {
 			return errRowFailed
 		}
-		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT csv_row`); err != nil {
+		if err := tx.RollbackTo(ctx, "csv_row"); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT csv_row`); err != nil {
+		if err := tx.Release(ctx, "csv_row"); err != nil {
 			return err
 		}
 		im.fail(r.line, rowMessage(err))
 		return nil
 	}
 	if savepoint {
-		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT csv_row`); err != nil {
+		if err := tx.Release(ctx, "csv_row"); err != nil {
 			return err
 		}
 	}

@@ -250,8 +250,8 @@ func TestImportRowErrorsAndLines(t *testing.T) {
 		if err := store.NewContacts(db).Create(f.ctx, existing); err != nil {
 			t.Fatal(err)
 		}
-		// A trigger makes the event of one row fail after its contact row
-		// was inserted: the savepoint must take the insert back too.
+		// A trigger makes one row fail inside the database: the savepoints
+		// must take back what the batch wrote before it, events included.
 		poison(t, db)
 		before := f.topics()
 
@@ -311,15 +311,17 @@ func TestImportRowErrorsAndLines(t *testing.T) {
 	})
 }
 
-// poison makes appending an event whose item mentions POISON fail with a
-// check violation, after the row change it records was made.
+// poison makes inserting a contact named POISON fail with a check
+// violation inside the database, after the rows before it in the same
+// batch were written and their events staged: the retry of the batch must
+// neither lose nor repeat them.
 func poison(t *testing.T, db *store.DB) {
 	t.Helper()
-	stmts := []string{`CREATE TRIGGER poison BEFORE INSERT ON event_log WHEN NEW.item LIKE '%POISON%' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: poison'); END`}
+	stmts := []string{`CREATE TRIGGER poison BEFORE INSERT ON contacts WHEN NEW.name = 'POISON' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: poison'); END`}
 	if db.Dialect == query.Postgres {
 		stmts = []string{
-			`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.item::text LIKE '%POISON%' THEN RAISE EXCEPTION 'poison' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$`,
-			`CREATE TRIGGER poison BEFORE INSERT ON event_log FOR EACH ROW EXECUTE FUNCTION poison()`,
+			`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.name = 'POISON' THEN RAISE EXCEPTION 'poison' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER poison BEFORE INSERT ON contacts FOR EACH ROW EXECUTE FUNCTION poison()`,
 		}
 	}
 	for _, s := range stmts {

@@ -13,12 +13,26 @@ import (
 
 // Tx is the part of a write transaction (store.Tx) the log needs; taking an
 // interface keeps the store free to append from inside its own methods.
+//
+// Sequences are numbered as events are appended, but the rows are written
+// once, just before the transaction commits (store.Tx stages them): a
+// write costs the database its own statements and not two more per event,
+// and a group commit writes every event of the batch in one statement.
 type Tx interface {
+	// Reserve returns the last of n new consecutive sequence numbers of
+	// the workspace. The first reservation of a transaction locks the
+	// workspace's sequence until the transaction ends (LockHead), so
+	// sequences are gap-free and increase in commit order.
+	Reserve(ctx context.Context, workspaceID string, n int) (int64, error)
+	// Stage adds an event, numbered by Reserve, to be written with the
+	// transaction (Write).
+	Stage(e Event)
+}
+
+// Writer is the part of a write transaction LockHead and Write run on.
+type Writer interface {
 	Exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
-	// Appended is told each workspace's last appended sequence, so that
-	// the commit can announce it (store.DB.OnCommit → the bus).
-	Appended(workspaceID string, seq int64)
 }
 
 // Reader is the part of store.Runner the log reads with.
@@ -35,26 +49,18 @@ type Event struct {
 	CreatedAt   int64           `json:"created_at"`
 }
 
-// Append records topic with item (marshalled as the API shows it) inside tx.
-// The per-workspace sequence is taken from the workspace row, which the
-// UPDATE locks until the transaction ends: sequences are gap-free and
-// increase in commit order.
+// Append records topic with item (marshalled as the API shows it) inside tx
+// and returns its sequence.
 func Append(ctx context.Context, tx Tx, workspaceID, topic string, item any) (int64, error) {
 	body, err := json.Marshal(item)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: marshal %s: %w", topic, err)
 	}
-	var seq int64
-	err = tx.QueryRow(ctx, `UPDATE workspaces SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`, workspaceID).Scan(&seq)
+	seq, err := tx.Reserve(ctx, workspaceID, 1)
 	if err != nil {
-		return 0, fmt.Errorf("eventlog: next sequence: %w", err)
+		return 0, err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO event_log (workspace_id, seq, topic, item, created_at) VALUES (?, ?, ?, ?, ?)`,
-		workspaceID, seq, topic, string(body), time.Now().Unix())
-	if err != nil {
-		return 0, fmt.Errorf("eventlog: append %s: %w", topic, err)
-	}
-	tx.Appended(workspaceID, seq)
+	tx.Stage(Event{WorkspaceID: workspaceID, Seq: seq, Topic: topic, Item: body, CreatedAt: time.Now().Unix()})
 	return seq, nil
 }
 
@@ -64,35 +70,71 @@ type Entry struct {
 	Item  any
 }
 
-// AppendMany records events inside tx with consecutive sequence numbers, in
-// a few statements (bulk writes such as imports).
+// AppendMany records events inside tx with consecutive sequence numbers
+// (bulk writes such as imports).
 func AppendMany(ctx context.Context, tx Tx, workspaceID string, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	var last int64
-	if err := tx.QueryRow(ctx, `UPDATE workspaces SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq`, len(entries), workspaceID).Scan(&last); err != nil {
-		return fmt.Errorf("eventlog: next sequence: %w", err)
+	bodies := make([][]byte, len(entries))
+	for i, e := range entries {
+		body, err := json.Marshal(e.Item)
+		if err != nil {
+			return fmt.Errorf("eventlog: marshal %s: %w", e.Topic, err)
+		}
+		bodies[i] = body
+	}
+	last, err := tx.Reserve(ctx, workspaceID, len(entries))
+	if err != nil {
+		return err
 	}
 	seq, now := last-int64(len(entries)), time.Now().Unix()
-	const chunk = 500
-	for start := 0; start < len(entries); start += chunk {
-		part := entries[start:min(start+chunk, len(entries))]
+	for i, e := range entries {
+		seq++
+		tx.Stage(Event{WorkspaceID: workspaceID, Seq: seq, Topic: e.Topic, Item: bodies[i], CreatedAt: now})
+	}
+	return nil
+}
+
+// LockHead locks a workspace's sequence until the transaction ends and
+// returns it: the last sequence written.
+func LockHead(ctx context.Context, w Writer, workspaceID string) (int64, error) {
+	var seq int64
+	err := w.QueryRow(ctx, `UPDATE workspaces SET event_seq = event_seq WHERE id = ? RETURNING event_seq`, workspaceID).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: lock the sequence of workspace %s: %w", workspaceID, err)
+	}
+	return seq, nil
+}
+
+// Write inserts staged events, up to 512 per statement, and moves each
+// workspace's sequence to heads[workspace] (whose lock LockHead holds).
+func Write(ctx context.Context, w Writer, events []Event, heads map[string]int64) error {
+	for len(events) > 0 {
+		// A few statement shapes only (the statement caches keep them).
+		n := 1
+		for _, size := range []int{512, 64, 16, 4} {
+			if len(events) >= size {
+				n = size
+				break
+			}
+		}
+		part := events[:n]
+		events = events[n:]
 		args := make([]any, 0, 5*len(part))
 		for _, e := range part {
-			body, err := json.Marshal(e.Item)
-			if err != nil {
-				return fmt.Errorf("eventlog: marshal %s: %w", e.Topic, err)
-			}
-			seq++
-			args = append(args, workspaceID, seq, e.Topic, string(body), now)
+			args = append(args, e.WorkspaceID, e.Seq, e.Topic, string(e.Item), e.CreatedAt)
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(part)), ", ")
-		if _, err := tx.Exec(ctx, `INSERT INTO event_log (workspace_id, seq, topic, item, created_at) VALUES `+values, args...); err != nil {
+		if _, err := w.Exec(ctx, `INSERT INTO event_log (workspace_id, seq, topic, item, created_at) VALUES `+values, args...); err != nil {
 			return fmt.Errorf("eventlog: append: %w", err)
 		}
 	}
-	tx.Appended(workspaceID, last)
+	for ws, seq := range heads {
+		if _, err := w.Exec(ctx, `UPDATE workspaces SET event_seq = ? WHERE id = ?`, seq, ws); err != nil {
+			return fmt.Errorf("eventlog: move the sequence of workspace %s: %w", ws, err)
+		}
+	}
 	return nil
 }
 

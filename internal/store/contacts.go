@@ -159,27 +159,27 @@ func encodeCustom(m map[string]any) string {
 // checkUnique enforces Intercom's rules: external_id is unique in the
 // workspace; email is unique among users.
 func checkUnique(ctx context.Context, tx *Tx, c *contact.Contact) error {
-	var existing string
-	if c.ExternalID != nil {
-		err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND external_id = ? AND id <> ? AND merged_into IS NULL`, c.WorkspaceID, *c.ExternalID, c.ID).Scan(&existing)
-		if err == nil {
-			return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
-		}
-		if err = mapErr(err); !errors.Is(err, ErrNotFound) {
-			return err
-		}
+	// One round trip for both rules (NULL matches nothing). The ids of the
+	// email rule come from the email index: with role and merged_into in
+	// the same WHERE, SQLite without fresh statistics scans the workspace
+	// by primary key instead (quadratic imports).
+	var email *string
+	if c.Role == contact.RoleUser {
+		email = c.Email
 	}
-	if c.Email != nil && c.Role == contact.RoleUser {
-		// The ids come from the email index: with role and merged_into in
-		// the same WHERE, SQLite without fresh statistics scans the
-		// workspace by primary key instead (quadratic imports).
-		err := tx.QueryRow(ctx, `SELECT c.id FROM contacts c WHERE c.workspace_id = ? AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?) AND c.role = 'user' AND c.id <> ? AND c.merged_into IS NULL`, c.WorkspaceID, c.WorkspaceID, *c.Email, c.ID).Scan(&existing)
-		if err == nil {
-			return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
-		}
-		if err = mapErr(err); !errors.Is(err, ErrNotFound) {
-			return err
-		}
+	if c.ExternalID == nil && email == nil {
+		return nil
+	}
+	var existing string
+	err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND external_id = ? AND id <> ? AND merged_into IS NULL
+ UNION ALL
+ SELECT c.id FROM contacts c WHERE c.workspace_id = ? AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?) AND c.role = 'user' AND c.id <> ? AND c.merged_into IS NULL
+ LIMIT 1`, c.WorkspaceID, c.ExternalID, c.ID, c.WorkspaceID, c.WorkspaceID, email, c.ID).Scan(&existing)
+	if err == nil {
+		return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
+	}
+	if err = mapErr(err); !errors.Is(err, ErrNotFound) {
+		return err
 	}
 	return nil
 }

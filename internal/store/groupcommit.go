@@ -127,42 +127,45 @@ func (db *DB) runBatch(batch []*txReq) {
 		return
 	}
 	tx := &Tx{tx: sqlTx, dialect: db.Dialect, cache: db.writeStmts}
-	ok := 0
-	var appended map[string]int64 // of the functions that succeeded
+	// One savepoint, renewed between callers: a caller that fails is
+	// rolled back to it (the savepoint stays, and the next caller runs
+	// inside it); one that succeeds is released and the savepoint taken
+	// again in the same round trip. COMMIT releases the last one.
+	if err := tx.Savepoint(bg, "parley_group"); err != nil {
+		db.abortBatch(sqlTx, results, fmt.Errorf("group commit savepoint: %w", err))
+		answer()
+		return
+	}
+	ok, dirty := 0, false
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i].err = err
 			continue
 		}
-		if _, err := sqlTx.ExecContext(bg, `SAVEPOINT parley_group`); err != nil {
-			db.abortBatch(sqlTx, results, fmt.Errorf("group commit savepoint: %w", err))
-			answer()
-			return
-		}
-		tx.appended = nil
-		results[i] = capture(func() error { return r.fn(tx) })
-		stmts := []string{`RELEASE parley_group`}
-		if results[i].err != nil || results[i].panicked != nil {
-			stmts = []string{`ROLLBACK TO parley_group`, `RELEASE parley_group`}
-		} else {
-			ok++
-			for ws, seq := range tx.appended {
-				if appended == nil {
-					appended = map[string]int64{}
-				}
-				appended[ws] = max(appended[ws], seq)
-			}
-		}
-		for _, stmt := range stmts {
-			if _, err := sqlTx.ExecContext(bg, stmt); err != nil {
-				db.abortBatch(sqlTx, results, fmt.Errorf("group commit %s: %w", stmt, err))
+		if dirty {
+			if err := tx.renew(bg, "parley_group"); err != nil {
+				db.abortBatch(sqlTx, results, fmt.Errorf("group commit savepoint: %w", err))
 				answer()
 				return
 			}
 		}
+		results[i] = capture(func() error { return r.fn(tx) })
+		dirty = false
+		if results[i].err != nil || results[i].panicked != nil {
+			if err := tx.RollbackTo(bg, "parley_group"); err != nil {
+				db.abortBatch(sqlTx, results, fmt.Errorf("group commit rollback: %w", err))
+				answer()
+				return
+			}
+		} else {
+			ok++
+			dirty = true
+		}
 	}
 	if ok == 0 {
 		_ = sqlTx.Rollback()
+	} else if err := tx.flush(bg); err != nil {
+		db.abortBatch(sqlTx, results, mapErr(err))
 	} else if err := sqlTx.Commit(); err != nil {
 		for i := range results {
 			if results[i].err == nil && results[i].panicked == nil {
@@ -170,7 +173,7 @@ func (db *DB) runBatch(batch []*txReq) {
 			}
 		}
 	} else {
-		db.committed(appended)
+		db.committed(tx.appended)
 	}
 	if len(tx.missed) > 0 {
 		db.writeStmts.prepareAll(bg, tx.missed)

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
 
+	"github.com/parleyhq/parley/internal/eventlog"
 	"github.com/parleyhq/parley/internal/query"
 )
 
@@ -189,20 +191,129 @@ type Tx struct {
 	cache   *stmtCache           // the write pool's statement cache (SQLite)
 	stmts   map[string]*sql.Stmt // statements bound to this transaction
 	missed  []string             // texts to add to the cache once the transaction ends
-	// appended is the last event sequence appended per workspace, for
-	// the OnCommit hook.
+	// Events staged by eventlog (written by flush before the commit).
+	heads  map[string]int64 // each locked workspace's last reserved sequence
+	locked map[string]int64 // … and its sequence when it was locked
+	events []eventlog.Event
+	// appended is, once flushed, the last sequence written per workspace,
+	// for the OnCommit hook.
 	appended map[string]int64
+	marks    []txMark
 }
 
-// Appended records that the transaction appended workspaceID's event seq
-// (eventlog calls it after each append).
-func (t *Tx) Appended(workspaceID string, seq int64) {
-	if seq > t.appended[workspaceID] {
-		if t.appended == nil {
-			t.appended = map[string]int64{}
+// Reserve implements eventlog.Tx: the workspace's sequence is locked and
+// read on its first use in the transaction and counted here afterwards.
+func (t *Tx) Reserve(ctx context.Context, workspaceID string, n int) (int64, error) {
+	head, ok := t.heads[workspaceID]
+	if !ok {
+		var err error
+		if head, err = eventlog.LockHead(ctx, t, workspaceID); err != nil {
+			return 0, err
 		}
-		t.appended[workspaceID] = seq
+		if t.heads == nil {
+			t.heads, t.locked = map[string]int64{}, map[string]int64{}
+		}
+		t.locked[workspaceID] = head
 	}
+	head += int64(n)
+	t.heads[workspaceID] = head
+	return head, nil
+}
+
+// Stage implements eventlog.Tx.
+func (t *Tx) Stage(e eventlog.Event) { t.events = append(t.events, e) }
+
+// flush writes the staged events and the moved sequences; the committers
+// call it just before COMMIT.
+func (t *Tx) flush(ctx context.Context) error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	moved := map[string]int64{}
+	for ws, seq := range t.heads {
+		if seq > t.locked[ws] {
+			moved[ws] = seq
+		}
+	}
+	if err := eventlog.Write(ctx, t, t.events, moved); err != nil {
+		return err
+	}
+	t.appended, t.events = moved, nil
+	return nil
+}
+
+// txMark is the staged state at a savepoint.
+type txMark struct {
+	name   string
+	events int
+	heads  map[string]int64
+}
+
+// Savepoint starts a savepoint: RollbackTo undoes the changes and the
+// events after it. Use these rather than SAVEPOINT statements, which would
+// not take back staged events.
+func (t *Tx) Savepoint(ctx context.Context, name string) error {
+	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT `+name); err != nil {
+		return mapErr(err)
+	}
+	t.marks = append(t.marks, txMark{name: name, events: len(t.events), heads: maps.Clone(t.heads)})
+	return nil
+}
+
+// RollbackTo undoes everything since the savepoint, which stays open
+// (as SQL's ROLLBACK TO: Release it, or go on inside it).
+func (t *Tx) RollbackTo(ctx context.Context, name string) error {
+	i := t.mark(name)
+	if _, err := t.tx.ExecContext(ctx, `ROLLBACK TO `+name); err != nil {
+		return mapErr(err)
+	}
+	m := t.marks[i]
+	t.marks = t.marks[:i+1]
+	t.events = t.events[:m.events]
+	for ws := range t.heads {
+		if seq, ok := m.heads[ws]; ok {
+			t.heads[ws] = seq
+		} else {
+			// Locked after the savepoint: the rollback released that
+			// lock, and the next Reserve takes it again.
+			delete(t.heads, ws)
+			delete(t.locked, ws)
+		}
+	}
+	return nil
+}
+
+// renew releases the innermost savepoint, keeping its changes, and starts
+// it again, in one round trip (the group committer, between callers).
+func (t *Tx) renew(ctx context.Context, name string) error {
+	i := t.mark(name)
+	t.marks = t.marks[:i+1] // RELEASE releases the savepoints inside it too
+	if _, err := t.tx.ExecContext(ctx, `RELEASE `+name+`; SAVEPOINT `+name); err != nil {
+		return mapErr(err)
+	}
+	t.marks[i] = txMark{name: name, events: len(t.events), heads: maps.Clone(t.heads)}
+	return nil
+}
+
+// Release ends the savepoint, keeping its changes.
+func (t *Tx) Release(ctx context.Context, name string) error { return t.release(ctx, t.mark(name)) }
+
+func (t *Tx) release(ctx context.Context, i int) error {
+	name := t.marks[i].name
+	t.marks = t.marks[:i]
+	if _, err := t.tx.ExecContext(ctx, `RELEASE `+name); err != nil {
+		return mapErr(err)
+	}
+	return nil
+}
+
+func (t *Tx) mark(name string) int {
+	for i := len(t.marks) - 1; i >= 0; i-- {
+		if t.marks[i].name == name {
+			return i
+		}
+	}
+	panic("store: no savepoint " + name)
 }
 
 // prepared returns q as a statement bound to this transaction, prepared
@@ -333,6 +444,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
 			panic(p)
+		}
+		if err == nil {
+			err = tx.flush(ctx)
 		}
 		if err != nil {
 			_ = sqlTx.Rollback()

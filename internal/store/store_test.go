@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -289,6 +290,80 @@ func TestMarkSeenByContact(t *testing.T) {
 		}
 		if _, err := convs.MarkSeenByContact(ctx, other.ID, conv.ID, c.ID, 400); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("another workspace marked it seen: %v", err)
+		}
+	})
+}
+
+// TestSavepointsTakeBackStagedEvents: events are numbered as they are
+// appended but written at commit; a rollback to a savepoint takes back the
+// events after it with their numbers (no gap), in every workspace, and a
+// workspace first touched after the savepoint is locked and read again.
+func TestSavepointsTakeBackStagedEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w1, w2 := newWorkspace(t, db, "one"), newWorkspace(t, db, "two")
+		head := func(ws string) int64 {
+			h, err := eventlog.Head(ctx, db.Read(), ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		h1, h2 := head(w1.ID), head(w2.ID)
+		var seqs []int64
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			add := func(ws, topic string) {
+				seq, err := eventlog.Append(ctx, tx, ws, topic, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seqs = append(seqs, seq)
+			}
+			add(w1.ID, "kept.1")
+			if err := tx.Savepoint(ctx, "sp_outer"); err != nil {
+				return err
+			}
+			add(w1.ID, "dropped.1")
+			add(w2.ID, "dropped.2")
+			if err := tx.Savepoint(ctx, "sp_inner"); err != nil {
+				return err
+			}
+			add(w2.ID, "dropped.3")
+			if err := tx.RollbackTo(ctx, "sp_outer"); err != nil { // inner goes too
+				return err
+			}
+			add(w2.ID, "kept.2")
+			add(w1.ID, "kept.3")
+			return tx.Release(ctx, "sp_outer")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int64{h1 + 1, h1 + 2, h2 + 1, h2 + 2, h2 + 1, h1 + 2}
+		if !slices.Equal(seqs, want) {
+			t.Fatalf("sequences handed out %v, want %v", seqs, want)
+		}
+		rows, err := db.Read().Query(ctx, `SELECT workspace_id, seq, topic FROM event_log WHERE workspace_id IN (?, ?) AND seq > 0 ORDER BY workspace_id, seq`, w1.ID, w2.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[string][]string{}
+		for rows.Next() {
+			var ws, topic string
+			var seq int64
+			if err := rows.Scan(&ws, &seq, &topic); err != nil {
+				t.Fatal(err)
+			}
+			got[ws] = append(got[ws], fmt.Sprintf("%d %s", seq, topic))
+		}
+		w1Want := []string{fmt.Sprintf("%d kept.1", h1+1), fmt.Sprintf("%d kept.3", h1+2)}
+		w2Want := []string{fmt.Sprintf("%d kept.2", h2+1)}
+		if !slices.Equal(got[w1.ID][len(got[w1.ID])-2:], w1Want) || !slices.Equal(got[w2.ID][len(got[w2.ID])-1:], w2Want) {
+			t.Fatalf("log: %v / %v, want … %v / … %v", got[w1.ID], got[w2.ID], w1Want, w2Want)
+		}
+		if head(w1.ID) != h1+2 || head(w2.ID) != h2+1 {
+			t.Fatalf("heads %d, %d; want %d, %d", head(w1.ID), head(w2.ID), h1+2, h2+1)
 		}
 	})
 }

@@ -77,10 +77,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ws.Close(websocket.StatusPolicyViolation, `the first message must be {"type":"hello"}`)
 		return
 	}
-	if err := write(ctx, ws, websocket.MessageText, []byte(`{"type":"welcome"}`)); err != nil {
-		ws.CloseNow()
-		return
-	}
 	if hello.Subscribe {
 		s.mu.Lock()
 		s.subs[ws] = struct{}{}
@@ -90,6 +86,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			delete(s.subs, ws)
 			s.mu.Unlock()
 		}()
+	}
+	// Subscribed before the welcome: a client that has it receives every
+	// message published from then on.
+	if err := write(ctx, ws, websocket.MessageText, []byte(`{"type":"welcome"}`)); err != nil {
+		ws.CloseNow()
+		return
 	}
 	for {
 		typ, msg, err := ws.Read(ctx)

@@ -7,8 +7,8 @@
 #      (server RSS per socket), then delivers RATE messages/s to RECEIVERS
 #      subscribed sockets (latency);
 #   2. Parley on SQLite (fresh temp data dir): holds CONNS sockets — Messenger
-#      sockets when the Messenger endpoints exist (booting VISITORS visitors
-#      and spreading the sockets over their sessions), and teammate sockets
+#      sockets when the Messenger endpoints exist (a booted visitor per socket,
+#      see VISITORS), and teammate sockets
 #      (GET /realtime) — then visitor replies at RATE/s (see VIA) received on
 #      RECEIVERS teammate sockets;
 #   3. Parley on PostgreSQL, the latency again (when "postgres" is in DATABASES).
@@ -22,7 +22,8 @@
 # Settings (environment):
 #   CONNS          sockets to hold (default 10000); needs `ulimit -n` above it
 #                  (every process here raises its soft limit to the hard one)
-#   VISITORS       Messenger visitors booted for the held sockets (default 100)
+#   VISITORS       Messenger visitors booted for the held sockets, which are spread over
+#                  their sessions (default 0: one visitor per socket)
 #   RATE           messages per second for the latency (default 1000)
 #   RECEIVERS      sockets receiving every message (default 1)
 #   CONVERSATIONS  conversations the replies are spread over (default 500)
@@ -53,7 +54,7 @@ main() {
 cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-10000}
-VISITORS=${VISITORS:-100}
+VISITORS=${VISITORS:-0}
 RATE=${RATE:-1000}
 RECEIVERS=${RECEIVERS:-1}
 CONVERSATIONS=${CONVERSATIONS:-500}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -100,17 +102,39 @@ func (d *wsDialer) prepareMessenger(ctx context.Context, c *client, n int) error
 	if me.App.IDCode == "" {
 		return fmt.Errorf("GET /me has no app.id_code (the workspace id)")
 	}
-	for i := range n {
-		var out struct {
-			SessionToken string `json:"session_token"`
-		}
-		in := map[string]any{"app_id": me.App.IDCode, "page_url": "https://bench.example/"}
-		if err := c.do(ctx, http.MethodPost, "/messenger/v1/boot", in, &out); err != nil {
-			return fmt.Errorf("boot visitor %d: %w", i+1, err)
-		}
-		d.sessions = append(d.sessions, out.SessionToken)
+	// Eight at a time (the client's connection pool is sized for it).
+	d.sessions = make([]string, n)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		bootErr error
+	)
+	next := make(chan int)
+	for range min(8, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				var out struct {
+					SessionToken string `json:"session_token"`
+				}
+				in := map[string]any{"app_id": me.App.IDCode, "page_url": "https://bench.example/"}
+				if err := c.do(ctx, http.MethodPost, "/messenger/v1/boot", in, &out); err != nil {
+					mu.Lock()
+					bootErr = cmp.Or(bootErr, fmt.Errorf("boot visitor %d: %w", i+1, err))
+					mu.Unlock()
+					continue
+				}
+				d.sessions[i] = out.SessionToken
+			}
+		}()
 	}
-	return nil
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return bootErr
 }
 
 // dial opens socket i, says hello where the target needs it, and returns

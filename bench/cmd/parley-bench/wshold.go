@@ -44,7 +44,7 @@ func cmdWSHold(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ws-hold", flag.ContinueOnError)
 	base, token, target := addWSFlags(fs, "teammate (GET /realtime), messenger (GET /messenger/v1/realtime) or echo (bench/echo)")
 	n := fs.Int("conns", 10000, "sockets to open and hold")
-	visitors := fs.Int("visitors", 100, "messenger: visitors to boot; sockets are spread over their sessions")
+	visitors := fs.Int("visitors", 0, "messenger: visitors to boot, the sockets spread over their sessions (0: one visitor per socket)")
 	dialConc := fs.Int("dial-concurrency", 32, "sockets being opened at once")
 	sources := fs.Int("sources", 0, "loopback source addresses 127.0.0.1… to dial from (0: one per 20,000 sockets)")
 	pid := fs.Int("pid", 0, "server pid whose RSS (VmRSS) is measured")
@@ -82,6 +82,9 @@ func cmdWSHold(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		start := time.Now()
+		if *visitors <= 0 || *visitors > *n {
+			*visitors = *n
+		}
 		if err := d.prepareMessenger(ctx, c, *visitors); err != nil {
 			return err
 		}

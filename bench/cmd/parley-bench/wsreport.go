@@ -64,8 +64,11 @@ func renderWSReport(dir string, w io.Writer) error {
 			echoCell, echoMem = holdCell(&echoHold), memCell(&echoHold, false)
 		}
 		label := t.label
-		if h.Visitors > 0 {
-			label += fmt.Sprintf(", over %d booted visitors", h.Visitors)
+		switch {
+		case h.Visitors >= h.Requested:
+			label += ", a booted visitor each"
+		case h.Visitors > 0:
+			label += fmt.Sprintf(", over %s booted visitors", thousands(float64(h.Visitors)))
 		}
 		fmt.Fprintf(w, "| %s held | ≥ %s | %s | %s |\n", label, thousands(targetConns), holdCell(&h), echoCell)
 		fmt.Fprintf(w, "| Server RSS per socket, %s | < 30 KB | %s | %s |\n", strings.SplitN(t.label, " (", 2)[0], memCell(&h, true), echoMem)

@@ -48,10 +48,8 @@ SEED_TIMEOUT=${SEED_TIMEOUT:-3600}
 RESULTS=${RESULTS:-$(mktemp -d /tmp/parley-bench.XXXXXX)}
 KEEP_DATA=${KEEP_DATA:-}
 
-case "$PG_ADMIN_URL" in
-  postgres://*@127.0.0.1[:/]*|postgres://*@localhost[:/]*|postgresql://*@127.0.0.1[:/]*|postgresql://*@localhost[:/]*) ;;
-  *) echo "run.sh: PG_ADMIN_URL must point at 127.0.0.1 or localhost" >&2; exit 2 ;;
-esac
+. bench/lib.sh
+require_local_pg "$PG_ADMIN_URL"
 
 seconds() { # "20s" / "1m" / "500ms" → whole seconds, rounded up
   local d=$1
@@ -64,27 +62,10 @@ seconds() { # "20s" / "1m" / "500ms" → whole seconds, rounded up
 }
 STEP_TIMEOUT=$(( $(seconds "$DURATION") + $(seconds "$WARMUP") + 120 ))
 
-mkdir -p "$RESULTS/bin"
 BIN=$RESULTS/bin
-log() { printf '\n== %s\n' "$*" >&2; }
-
-log "building parley and parley-bench"
-go build -o "$BIN/parley" ./cmd/parley
-go build -o "$BIN/parley-bench" ./bench/cmd/parley-bench
-PB=$BIN/parley-bench
-
-PARLEY_BENCH_TOKEN=bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-export PARLEY_BENCH_TOKEN
+build_bins "$BIN"
 
 SERVER_PID= CEILING_PID= PG_DB= DATA_DIR=
-stop_pid() { # stop a process this script started, by pid
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 drop_pg() {
   [ -n "$PG_DB" ] || return 0
   if [ -z "$KEEP_DATA" ]; then

@@ -270,7 +270,7 @@ func (c *conn) catchUp(ctx context.Context) error {
 			if e.Seq != c.sent+1 {
 				return fmt.Errorf("event log of %s has %d after %d", c.workspace, e.Seq, c.sent)
 			}
-			if f := c.frameFor(newFrame(e)); f != nil {
+			if f := c.replayFrame(e); f != nil {
 				if err := c.write(f.data); err != nil {
 					return err
 				}
@@ -297,6 +297,16 @@ func (c *conn) frameFor(f *frame) *frame {
 		return nil
 	}
 	return &frame{ev: f.ev, data: data}
+}
+
+// replayFrame is frameFor for an event read from the log: the workspace's
+// frame is only rendered when this connection is sent it (a visitor
+// catching up skips most of the workspace's events).
+func (c *conn) replayFrame(e *eventlog.Event) *frame {
+	if c.render != nil || (c.filter != nil && !c.filter(e)) {
+		return c.frameFor(&frame{ev: e})
+	}
+	return newFrame(e)
 }
 
 // sendSignal writes an ephemeral message outside the ordered queue. One

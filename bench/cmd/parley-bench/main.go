@@ -10,6 +10,10 @@
 //	parley-bench ceiling --addr 127.0.0.1:9090 [--from-url U --token T]
 //	parley-bench rss     --pid P | --process-name parley [--watch 60s]
 //	parley-bench report  --dir RESULTS
+//	parley-bench ws-hold    --target teammate|messenger|echo --url U --conns 10000 --pid P
+//	parley-bench ws-latency --target teammate|echo --url U --rate 1000 --duration 20s
+//	parley-bench ws-echo    --addr 127.0.0.1:9091
+//	parley-bench ws-report  --dir RESULTS
 //
 // Every command refuses URLs other than loopback ones: the benchmark only
 // ever targets this machine.
@@ -41,6 +45,10 @@ Commands:
   ceiling  a bare net/http server returning a contact's JSON, to measure the machine's ceiling
   rss      print a process's resident memory (VmRSS), or its maximum while watching
   report   render the results of bench/run.sh as a Markdown table
+  ws-hold     open and hold N WebSockets (Parley's or the echo server's); server RSS per socket
+  ws-latency  messages at a fixed rate, received on sockets: delivery latency p50/p95/p99/max
+  ws-echo     the minimal echo/broadcast WebSocket server (bench/echo), the socket ceiling
+  ws-report   render the results of bench/ws.sh as a Markdown table
   port     print a free TCP port on 127.0.0.1 (for scripts)
   wait     wait until a Parley answers GET /healthz (for scripts)
 
@@ -81,6 +89,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRSS(ctx, rest, stdout)
 	case "report":
 		return cmdReport(rest, stdout)
+	case "ws-hold":
+		return cmdWSHold(ctx, rest, stdout)
+	case "ws-latency":
+		return cmdWSLatency(ctx, rest, stdout)
+	case "ws-echo":
+		return cmdWSEcho(ctx, rest, stdout)
+	case "ws-report":
+		return cmdWSReport(rest, stdout)
 	case "port":
 		return cmdPort(stdout)
 	case "wait":

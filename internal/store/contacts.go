@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,6 +185,32 @@ func checkUnique(ctx context.Context, tx *Tx, c *contact.Contact) error {
 	return nil
 }
 
+// uniqueGuard is checkUnique as a condition on the write itself (NOT
+// EXISTS of a conflicting contact), so the usual write, which conflicts
+// with nothing, costs one statement; uniqueArgs are its arguments. A write
+// the guard stops runs checkUnique to name the conflict.
+const uniqueGuard = ` NOT EXISTS (SELECT 1 FROM contacts x WHERE x.workspace_id = ? AND x.external_id = ? AND x.id <> ? AND x.merged_into IS NULL)
+ AND NOT EXISTS (SELECT 1 FROM contacts x WHERE x.workspace_id = ? AND x.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?)
+ AND x.role = 'user' AND x.id <> ? AND x.merged_into IS NULL)`
+
+func uniqueArgs(c *contact.Contact) []any {
+	var email *string
+	if c.Role == contact.RoleUser {
+		email = c.Email
+	}
+	return []any{c.WorkspaceID, c.ExternalID, c.ID, c.WorkspaceID, c.WorkspaceID, email, c.ID}
+}
+
+// guardStopped explains a guarded write that changed nothing: the conflict
+// checkUnique finds, else errRetry (the conflicting contact went away
+// between the two statements) or, for an update, notFound.
+func guardStopped(ctx context.Context, tx *Tx, c *contact.Contact, notFound error) error {
+	if err := checkUnique(ctx, tx, c); err != nil {
+		return err
+	}
+	return notFound
+}
+
 func contactArgs(c *contact.Contact) []any {
 	return []any{c.Role, c.ExternalID, c.Email, c.Phone, c.Name, c.Avatar, c.OwnerID,
 		c.HasHardBounced, c.MarkedEmailAsSpam, c.UnsubscribedFromEmails, c.UpdatedAt,
@@ -207,20 +234,37 @@ func (s *Contacts) CreateIn(ctx context.Context, tx *Tx, c *contact.Contact) err
 	if c.UpdatedAt == 0 {
 		c.UpdatedAt = c.CreatedAt
 	}
-	if err := checkUnique(ctx, tx, c); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO contacts (workspace_id, id, created_at, `+contactWriteCols+`)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		append([]any{c.WorkspaceID, c.ID, c.CreatedAt}, contactArgs(c)...)...)
-	if err != nil {
-		if errors.Is(err, ErrConflict) {
-			return &ConflictError{Message: "A contact matching those details already exists"}
+	for attempt := 0; ; attempt++ {
+		res, err := tx.Exec(ctx, `INSERT INTO contacts (workspace_id, id, created_at, `+contactWriteCols+`)
+ SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`+castCustom(tx)+` WHERE`+uniqueGuard,
+			slices.Concat([]any{c.WorkspaceID, c.ID, c.CreatedAt}, contactArgs(c), uniqueArgs(c))...)
+		if err != nil {
+			if errors.Is(err, ErrConflict) {
+				return &ConflictError{Message: "A contact matching those details already exists"}
+			}
+			return err
 		}
-		return err
+		if n, _ := res.RowsAffected(); n == 1 {
+			break
+		}
+		if err := guardStopped(ctx, tx, c, errRetry); !errors.Is(err, errRetry) || attempt > 0 {
+			return err
+		}
 	}
-	_, err = eventlog.Append(ctx, tx, c.WorkspaceID, c.Topic("created"), c)
+	_, err := eventlog.Append(ctx, tx, c.WorkspaceID, c.Topic("created"), c)
 	return err
+}
+
+// errRetry: a guarded write was stopped by a conflict that is gone.
+var errRetry = errors.New("store: the conflicting contact went away; write again")
+
+// castCustom types the last argument of a contact row selected rather than
+// inserted by VALUES: PostgreSQL infers a SELECT's parameters as text.
+func castCustom(tx *Tx) string {
+	if tx.Dialect() == query.Postgres {
+		return "::jsonb"
+	}
+	return ""
 }
 
 // Create implements contact.Store.
@@ -241,9 +285,6 @@ var errRoleMoved = errors.New("store: role changed since the contact was loaded"
 // still previousRole (errRoleMoved otherwise), which saves reading it first.
 func (s *Contacts) updateIn(ctx context.Context, tx *Tx, c *contact.Contact, previousRole string, guard bool) error {
 	c.UpdatedAt = time.Now().Unix()
-	if err := checkUnique(ctx, tx, c); err != nil {
-		return err
-	}
 	q := `UPDATE contacts SET (` + contactWriteCols + `) =
  (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  WHERE workspace_id = ? AND id = ? AND merged_into IS NULL`
@@ -252,6 +293,8 @@ func (s *Contacts) updateIn(ctx context.Context, tx *Tx, c *contact.Contact, pre
 		q += ` AND role = ?`
 		args = append(args, previousRole)
 	}
+	q += ` AND` + uniqueGuard
+	args = append(args, uniqueArgs(c)...)
 	res, err := tx.Exec(ctx, q, args...)
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -260,10 +303,11 @@ func (s *Contacts) updateIn(ctx context.Context, tx *Tx, c *contact.Contact, pre
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		stopped := ErrNotFound
 		if guard {
-			return errRoleMoved
+			stopped = errRoleMoved
 		}
-		return ErrNotFound
+		return guardStopped(ctx, tx, c, stopped)
 	}
 	// c is rendered as it stands: the caller loaded it (with its tags,
 	// companies and notes) in this request; re-reading it here would cost

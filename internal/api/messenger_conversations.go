@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -184,6 +185,10 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 	c := vs.contact
 	if c == nil {
@@ -197,18 +202,37 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	// The shared "contact starts a conversation" (assignment rules
-	// included); the uploads are claimed in the same transaction.
-	conv, err := m.convs.StartByContact(ctx, store.ContactStart{WorkspaceID: vs.ws, ContactID: c.ID, Body: body, Attachments: att,
-		Also: func(ctx context.Context, tx *store.Tx, conv *conversation.Conversation) error {
-			return m.st.ClaimAttachmentsIn(ctx, tx, vs.ws, attIDs, vs.uploaders(), conv.ID)
-		}})
+	// included); the uploads are claimed, and the key remembered, in the
+	// same transaction.
+	start := func() (int64, error) {
+		if key != "" {
+			if done, _, found, err := m.st.Repeat(ctx, vs.ws, c.ID, key); err != nil || found {
+				return done, err
+			}
+		}
+		conv, err := m.convs.StartByContact(ctx, store.ContactStart{WorkspaceID: vs.ws, ContactID: c.ID, Body: body, Attachments: att,
+			Also: func(ctx context.Context, tx *store.Tx, conv *conversation.Conversation) error {
+				if err := m.st.ClaimAttachmentsIn(ctx, tx, vs.ws, attIDs, vs.uploaders(), conv.ID); err != nil || key == "" {
+					return err
+				}
+				return m.st.RememberIn(ctx, tx, vs.ws, c.ID, key, conv.ID, nil)
+			}})
+		if err != nil {
+			return 0, err
+		}
+		return conv.ID, nil
+	}
+	id, err := start()
+	if key != "" && errors.Is(err, store.ErrConflict) {
+		id, err = start() // the same key at the same time: answer with the other's
+	}
 	if store.IsMissing(err, "attachment") {
 		return fieldErr("attachments", "an attachment is not an unused upload of this session")
 	}
 	if err != nil {
 		return conversationErr(err)
 	}
-	t, err := m.thread(ctx, vs.ws, conv.ID)
+	t, err := m.thread(ctx, vs.ws, id)
 	if err != nil {
 		return err
 	}
@@ -230,14 +254,35 @@ func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := m.st.ReplyWithAttachments(r.Context(), m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders())
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	reply := func() (messenger.Part, error) {
+		if key != "" {
+			convID, partID, found, err := m.st.Repeat(ctx, vs.ws, vs.contact.ID, key)
+			if err != nil || found {
+				return m.repeated(ctx, vs.ws, id, convID, partID, err)
+			}
+		}
+		p, err := m.st.ReplyWithAttachments(ctx, m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders(), key)
+		if err != nil {
+			return messenger.Part{}, err
+		}
+		part, _ := messenger.VisiblePart(p)
+		return part, nil
+	}
+	part, err := reply()
+	if key != "" && errors.Is(err, store.ErrConflict) {
+		part, err = reply() // the same key at the same time: answer with the other's
+	}
 	if store.IsMissing(err, "attachment") {
 		return fieldErr("attachments", "an attachment is not an unused upload of this session")
 	}
 	if err != nil {
 		return conversationErr(err)
 	}
-	part, _ := messenger.VisiblePart(p)
 	writeJSON(w, http.StatusOK, part)
 	return nil
 }
@@ -309,4 +354,47 @@ func (m *messengerAPI) adminSeen(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"type": "conversation_seen", "conversation_id": strconv.FormatInt(id, 10), "admin_seen_at": seen.Admin})
 	return nil
+}
+
+// idempotencyKey is the request's Idempotency-Key header ("" without
+// one): a client that may send a message twice (an answer lost to the
+// network) sends the same key and gets the first write's result back.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) > 100 {
+		return "", fieldErr("Idempotency-Key", "the Idempotency-Key header is at most 100 characters")
+	}
+	for _, c := range k {
+		if c < 0x21 || c > 0x7e {
+			return "", fieldErr("Idempotency-Key", "the Idempotency-Key header is printable ASCII without spaces")
+		}
+	}
+	return k, nil
+}
+
+// repeated answers a reply sent again with the key of an earlier write:
+// the part that write added, or the opening message if it started the
+// conversation (a client that lost the answer may retry a first message as
+// a reply once it learns the conversation). A key of another conversation
+// is refused.
+func (m *messengerAPI) repeated(ctx context.Context, ws string, id, convID int64, partID *int64, err error) (messenger.Part, error) {
+	if err != nil {
+		return messenger.Part{}, err
+	}
+	if convID != id {
+		return messenger.Part{}, errf(http.StatusConflict, "conflict", "this Idempotency-Key was used in another conversation")
+	}
+	if partID == nil {
+		c, err := m.convs.Get(ctx, ws, id)
+		if err != nil {
+			return messenger.Part{}, err
+		}
+		return messenger.SourcePart(c), nil
+	}
+	p, err := m.convs.Part(ctx, ws, id, *partID)
+	if err != nil {
+		return messenger.Part{}, err
+	}
+	part, _ := messenger.VisiblePart(p)
+	return part, nil
 }

@@ -489,3 +489,47 @@ func TestMessengerConversationsAreRouted(t *testing.T) {
 		}
 	})
 }
+
+// TestMessengerIdempotencyKey: a message sent again with the same
+// Idempotency-Key (the client lost the first answer) gets the first
+// write's result and adds nothing; another visitor's use of the same key is
+// its own; a key from another conversation is refused.
+func TestMessengerIdempotencyKey(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		a, b := e.visitor(nil), e.visitor(nil)
+		send := func(v *visitor, path, body, key string) *resp {
+			return e.doAs(v.session, "POST", "/messenger/v1"+path, map[string]any{"body": body}, map[string]string{"Idempotency-Key": key})
+		}
+		first := send(a, "/conversations", "Hello", "k-start").ok(t)
+		id := str(first["id"])
+		if again := send(a, "/conversations", "Hello", "k-start").ok(t); str(again["id"]) != id {
+			t.Fatalf("a repeated start made conversation %s, first was %s", str(again["id"]), id)
+		}
+		part := send(a, "/conversations/"+id+"/reply", "Are you there?", "k-reply").ok(t)
+		if again := send(a, "/conversations/"+id+"/reply", "Are you there?", "k-reply").ok(t); str(again["id"]) != str(part["id"]) {
+			t.Fatalf("a repeated reply answered part %v, first was %v", again["id"], part["id"])
+		}
+		// The start's key retried as a reply (the client learnt the
+		// conversation meanwhile): the opening message, nothing new.
+		if again := send(a, "/conversations/"+id+"/reply", "Hello", "k-start").ok(t); !strings.Contains(str(again["body"]), "Hello") {
+			t.Fatalf("the start's key as a reply answered %v", again)
+		}
+		got := a.do("GET", "/conversations/"+id, nil).ok(t)
+		if n := len(got["parts"].([]any)); n != 2 {
+			t.Fatalf("%d parts after repeats, want 2 (the opening message and one reply)", n)
+		}
+		// Keys are per contact: b's "k-start" is b's own conversation.
+		other := send(b, "/conversations", "Hi from b", "k-start").ok(t)
+		if str(other["id"]) == id {
+			t.Fatal("another visitor's key answered with a's conversation")
+		}
+		second := str(send(a, "/conversations", "A new topic", "k-2").ok(t)["id"])
+		send(a, "/conversations/"+second+"/reply", "x", "k-reply").fails(t, 409, "conflict")
+		send(a, "/conversations/"+id+"/reply", "x", strings.Repeat("k", 101)).fails(t, 400, "parameter_invalid")
+		send(a, "/conversations/"+id+"/reply", "x", "has space").fails(t, 400, "parameter_invalid")
+		var n int
+		if err := e.db.Read().QueryRow(context.Background(), `SELECT count(*) FROM conversation_parts WHERE workspace_id = ? AND conversation_id = ?`, e.ws.ID, id).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d stored replies in the first conversation (%v), want 1", n, err)
+		}
+	})
+}

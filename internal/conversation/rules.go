@@ -14,6 +14,9 @@ type Change struct {
 	Parts   []*Part
 	Topics  []string
 	Snoozed bool
+	// Then, when set, runs once the change is recorded (its parts have
+	// their ids), inside the same transaction; an error undoes the change.
+	Then func() error
 }
 
 // Empty reports whether the change writes nothing.

@@ -175,6 +175,13 @@ func scanPart(row interface{ Scan(...any) error }) (*conversation.Part, error) {
 }
 
 // loadParts loads the most recent MaxParts parts, oldest first.
+// Part loads one part of a conversation.
+func (s *Conversations) Part(ctx context.Context, workspaceID string, conversationID, id int64) (*conversation.Part, error) {
+	p, err := scanPart(s.db.Read().QueryRow(ctx, `SELECT `+partCols+` FROM conversation_parts WHERE workspace_id = ? AND conversation_id = ? AND id = ?`,
+		workspaceID, conversationID, id))
+	return p, mapErr(err)
+}
+
 func (s *Conversations) loadParts(ctx context.Context, r Runner, c *conversation.Conversation) error {
 	rows, err := r.Query(ctx, `SELECT `+partCols+` FROM conversation_parts WHERE workspace_id = ? AND conversation_id = ? ORDER BY id DESC LIMIT ?`,
 		c.WorkspaceID, c.ID, conversation.MaxParts)
@@ -333,7 +340,12 @@ func (s *Conversations) record(ctx context.Context, tx *Tx, c *conversation.Conv
 		}
 	}
 	if ch.Snoozed && s.OnSnooze != nil {
-		return s.OnSnooze(ctx, tx, c, ch.Parts[len(ch.Parts)-1])
+		if err := s.OnSnooze(ctx, tx, c, ch.Parts[len(ch.Parts)-1]); err != nil {
+			return err
+		}
+	}
+	if ch.Then != nil {
+		return ch.Then()
 	}
 	return nil
 }

@@ -408,9 +408,11 @@ func (s *Messenger) Rate(ctx context.Context, conversations *Conversations, work
 }
 
 // ReplyWithAttachments adds a contact's reply and claims its uploads in
-// the same transaction; it returns the new part.
+// the same transaction; it returns the new part. A non-empty key (the
+// client's Idempotency-Key) is remembered with the part, in the same
+// transaction.
 func (s *Messenger) ReplyWithAttachments(ctx context.Context, conversations *Conversations, workspaceID string, id int64, from conversation.Author,
-	body string, att []conversation.Attachment, attachmentIDs, uploaders []string) (*conversation.Part, error) {
+	body string, att []conversation.Attachment, attachmentIDs, uploaders []string, key string) (*conversation.Part, error) {
 	var part *conversation.Part
 	_, err := conversations.change(ctx, workspaceID, id, func(tx *Tx, c *conversation.Conversation) (*conversation.Change, error) {
 		if !c.HasContact(from.ID) {
@@ -421,7 +423,31 @@ func (s *Messenger) ReplyWithAttachments(ctx context.Context, conversations *Con
 			return nil, err
 		}
 		part = ch.Parts[len(ch.Parts)-1]
+		if key != "" {
+			ch.Then = func() error { return s.RememberIn(ctx, tx, workspaceID, from.ID, key, id, &part.ID) }
+		}
 		return ch, s.ClaimAttachmentsIn(ctx, tx, workspaceID, attachmentIDs, uploaders, id)
 	})
 	return part, err
+}
+
+// Repeat is what an earlier Messenger write with this idempotency key
+// created: its conversation and, for a reply, its part (nil: the write
+// started the conversation). found is false for a new key.
+func (s *Messenger) Repeat(ctx context.Context, workspaceID, contactID, key string) (conversationID int64, partID *int64, found bool, err error) {
+	err = s.db.Read().QueryRow(ctx, `SELECT conversation_id, part_id FROM messenger_requests WHERE workspace_id = ? AND contact_id = ? AND idem_key = ?`,
+		workspaceID, contactID, key).Scan(&conversationID, &partID)
+	if err = mapErr(err); errors.Is(err, ErrNotFound) {
+		return 0, nil, false, nil
+	}
+	return conversationID, partID, err == nil, err
+}
+
+// RememberIn records, in the write's transaction, what the write with this
+// idempotency key created. A key used twice at once is a conflict: one of
+// the two writes is undone (the caller answers with the other's result).
+func (s *Messenger) RememberIn(ctx context.Context, tx *Tx, workspaceID, contactID, key string, conversationID int64, partID *int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO messenger_requests (workspace_id, contact_id, idem_key, conversation_id, part_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		workspaceID, contactID, key, conversationID, partID, time.Now().Unix())
+	return err
 }

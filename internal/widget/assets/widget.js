@@ -47,9 +47,10 @@
   function call(list, arg) { list.slice().forEach(function (f) { try { f(arg); } catch (e) { console.error(e); } }); }
 
   // ---- HTTP ----------------------------------------------------------------
-  function api(method, path, body) {
+  function api(method, path, body, idemKey) {
     var h = {}, init = { method: method, headers: h, mode: 'cors', credentials: 'omit' };
     if (S.token) h.Authorization = 'Bearer ' + S.token;
+    if (idemKey) h['Idempotency-Key'] = idemKey; // a repeat returns the first write's result
     if (body instanceof FormData) init.body = body;
     else if (body !== undefined) { h['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
     return fetch(S.base + '/messenger/v1' + path, init).then(function (r) {
@@ -375,9 +376,10 @@
   // ---- sending: an outbox that survives offline periods and reloads -----------
   // Each message gets a client key. It stays in the outbox (localStorage, shared
   // by the visitor's tabs) until the server answered with the part it created.
-  // Before sending again after a failure whose outcome is unknown (the request
-  // may have reached the server), the conversation is read back and the message
-  // is looked for, so it is never posted twice. One tab at a time sends (Web
+  // The key goes with the request as its Idempotency-Key: the server answers a
+  // repeat with what the first request created. Before sending again after a
+  // failure whose outcome is unknown (the request may have reached the server),
+  // the conversation is also read back and the message looked for. One tab at a time sends (Web
   // Locks), re-reading the stored outbox before each message.
   function readOutbox() { var o = load('outbox'); return Array.isArray(o) ? o : []; }
   function editOutbox(f) {
@@ -437,8 +439,8 @@
       }
       var body = { body: it.body };
       if (it.attachments.length) body.attachments = it.attachments;
-      return it.conv ? api('POST', '/conversations/' + encodeURIComponent(it.conv) + '/reply', body)
-        : api('POST', '/conversations', body);
+      return it.conv ? api('POST', '/conversations/' + encodeURIComponent(it.conv) + '/reply', body, it.key)
+        : api('POST', '/conversations', body, it.key);
     }).then(function (r) {
       if (gen !== S.gen) return done();
       S.sendFailed = false;

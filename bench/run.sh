@@ -27,6 +27,9 @@
 #   SEED_ARGS           extra flags for parley-bench seed, e.g. "--tag-fraction 0.01 --company-fraction 0.01"
 #   RESULTS             directory for results (default a new /tmp/parley-bench.*)
 #   KEEP_DATA=1         keep the SQLite data directory and the PostgreSQL database
+#   AFTER_SETTLE        idle time before the last RSS reading (default 10s); the
+#                       server's own settings pass through, e.g.
+#                       PARLEY_SEARCH_INDEX_IDLE=30s AFTER_SETTLE=45s
 #
 # Every step runs under `timeout`, so the whole run is bounded; everything it
 # starts is stopped (by pid) and the throwaway database dropped on exit.
@@ -47,6 +50,10 @@ PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/test}
 SEED_TIMEOUT=${SEED_TIMEOUT:-3600}
 RESULTS=${RESULTS:-$(mktemp -d /tmp/parley-bench.XXXXXX)}
 KEEP_DATA=${KEEP_DATA:-}
+# How long the server sits idle before "idle RSS after the run" is read.
+# With PARLEY_SEARCH_INDEX_IDLE below it, the figure is taken after the
+# search index let go of its memory (as on a server nobody searches).
+AFTER_SETTLE=${AFTER_SETTLE:-10s}
 
 . bench/lib.sh
 require_local_pg "$PG_ADMIN_URL"
@@ -147,7 +154,7 @@ run_db() {
   done
 
   log "$db: idle RSS after the run"
-  "$PB" rss --pid "$SERVER_PID" --settle 10s --out "$dir/idle-after.json"
+  "$PB" rss --pid "$SERVER_PID" --settle "$AFTER_SETTLE" --out "$dir/idle-after.json"
 
   stop_pid "$SERVER_PID"; SERVER_PID=
   remove_data

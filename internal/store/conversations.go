@@ -202,15 +202,74 @@ func (s *Conversations) loadParts(ctx context.Context, r Runner, c *conversation
 }
 
 func (s *Conversations) getIn(ctx context.Context, r Runner, workspaceID string, id int64, lock bool) (*conversation.Conversation, error) {
-	q := `SELECT ` + convCols + ` FROM conversations WHERE workspace_id = ? AND id = ?`
+	// The row and its participants, tags and teammates in one query (JSON
+	// arrays): every change loads it inside the single committer, where a
+	// round trip holds up the whole batch.
+	q := `SELECT ` + convCols + `, ` + relatedJSON[r.Dialect()] + ` FROM conversations cv WHERE cv.workspace_id = ? AND cv.id = ?`
 	if lock && r.Dialect() == query.Postgres {
-		q += ` FOR UPDATE`
+		q += ` FOR UPDATE OF cv`
 	}
-	c, err := scanConversation(r.QueryRow(ctx, q, workspaceID, id))
+	var contacts, tags, teammates []byte
+	c, err := scanConversation(withExtra{r.QueryRow(ctx, q, workspaceID, id), []any{&contacts, &tags, &teammates}})
 	if err != nil {
 		return nil, err
 	}
-	return c, s.loadRelated(ctx, r, workspaceID, []*conversation.Conversation{c})
+	return c, decodeRelated(c, contacts, tags, teammates)
+}
+
+// withExtra scans a row's extra trailing columns after the ones asked for.
+type withExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
+
+// relatedJSON selects, per dialect, a conversation's (alias cv)
+// participants [[id, external_id]] in joining order, tags [[id, name,
+// applied_at, applied_by]] in applying order, and the admins who wrote
+// ["id"] in order of their first part — what loadRelated reads for many.
+var relatedJSON = [2]string{
+	query.SQLite: `(SELECT json_group_array(json_array(x.contact_id, x.external_id)) FROM (SELECT cc.contact_id, c.external_id FROM conversation_contacts cc
+ LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id WHERE cc.workspace_id = cv.workspace_id AND cc.conversation_id = cv.id ORDER BY cc.position) x),
+ (SELECT json_group_array(json_array(x.tag_id, x.name, x.applied_at, x.applied_by)) FROM (SELECT ct.tag_id, t.name, ct.applied_at, ct.applied_by FROM conversation_tags ct
+ JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id WHERE ct.workspace_id = cv.workspace_id AND ct.conversation_id = cv.id ORDER BY ct.applied_at, ct.tag_id) x),
+ (SELECT json_group_array(x.author_id) FROM (SELECT p.author_id, min(p.id) AS first FROM conversation_parts p
+ WHERE p.workspace_id = cv.workspace_id AND p.conversation_id = cv.id AND p.author_type = 'admin' GROUP BY p.author_id ORDER BY first) x)`,
+	query.Postgres: `(SELECT coalesce(json_agg(json_build_array(cc.contact_id, c.external_id) ORDER BY cc.position), '[]')::text FROM conversation_contacts cc
+ LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id WHERE cc.workspace_id = cv.workspace_id AND cc.conversation_id = cv.id),
+ (SELECT coalesce(json_agg(json_build_array(ct.tag_id, t.name, ct.applied_at, ct.applied_by) ORDER BY ct.applied_at, ct.tag_id), '[]')::text FROM conversation_tags ct
+ JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id WHERE ct.workspace_id = cv.workspace_id AND ct.conversation_id = cv.id),
+ (SELECT coalesce(json_agg(x.author_id ORDER BY x.first), '[]')::text FROM (SELECT p.author_id, min(p.id) AS first FROM conversation_parts p
+ WHERE p.workspace_id = cv.workspace_id AND p.conversation_id = cv.id AND p.author_type = 'admin' GROUP BY p.author_id) x)`,
+}
+
+func decodeRelated(c *conversation.Conversation, contacts, tags, teammates []byte) error {
+	var refs [][2]*string
+	var tagRows [][4]json.RawMessage
+	var admins []string
+	if err := errors.Join(json.Unmarshal(contacts, &refs), json.Unmarshal(tags, &tagRows), json.Unmarshal(teammates, &admins)); err != nil {
+		return fmt.Errorf("conversation %d: decode relations: %w", c.ID, err)
+	}
+	c.Contacts, c.Tags, c.Teammates = []conversation.ContactRef{}, []conversation.Tag{}, []int64{}
+	for _, ref := range refs {
+		if ref[0] != nil {
+			c.Contacts = append(c.Contacts, conversation.ContactRef{ID: *ref[0], ExternalID: ref[1]})
+		}
+	}
+	for _, row := range tagRows {
+		var t conversation.Tag
+		if err := errors.Join(json.Unmarshal(row[0], &t.ID), json.Unmarshal(row[1], &t.Name), json.Unmarshal(row[2], &t.AppliedAt), json.Unmarshal(row[3], &t.AppliedBy)); err != nil {
+			return fmt.Errorf("conversation %d: decode a tag: %w", c.ID, err)
+		}
+		c.Tags = append(c.Tags, t)
+	}
+	for _, a := range admins {
+		if n, err := strconv.ParseInt(a, 10, 64); err == nil {
+			c.Teammates = append(c.Teammates, n)
+		}
+	}
+	return nil
 }
 
 // Get loads a conversation with its most recent parts.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -401,4 +402,98 @@ func TestUpdateWithStaleRole(t *testing.T) {
 			t.Fatalf("update of a missing contact: %v", err)
 		}
 	})
+}
+
+// TestConversationRelationsOneWayOrAnother: a conversation loaded alone
+// (row and relations in one query, JSON) and in a list (one UNION query for
+// many) has the same participants, tags and teammates, in the same order.
+func TestConversationRelationsOneWayOrAnother(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWorkspace(t, db, "one")
+		owner, err := store.NewWorkspaces(db).Owner(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := store.NewContacts(db)
+		var people []*contact.Contact
+		for i := range 3 {
+			c := &contact.Contact{WorkspaceID: w.ID, ID: ids.New(), Role: contact.RoleUser, ExternalID: strp(fmt.Sprintf("ext-%d", i))}
+			if i == 1 {
+				c.ExternalID = nil
+			}
+			if err := cs.Create(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			people = append(people, c)
+		}
+		convs := store.NewConversations(db)
+		conv, ch := conversation.NewFromContact(w.ID, conversation.Author{Type: "user", ID: people[2].ID}, people[2].ID, people[2].ExternalID, "hi", "", nil, 100)
+		if err := convs.Create(ctx, conv, ch); err != nil {
+			t.Fatal(err)
+		}
+		admin := conversation.Author{Type: "admin", ID: strconv.FormatInt(owner.ID, 10)}
+		for _, p := range people[:2] {
+			if _, err := convs.AddContact(ctx, w.ID, conv.ID, admin, p.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tags := store.NewTags(db)
+		for _, name := range []string{"zeta", "alpha", "mid"} {
+			tg, _, err := tags.Ensure(ctx, w.ID, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := convs.AddTag(ctx, w.ID, conv.ID, tg.ID, owner.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, who := range []string{"999", admin.ID, "999"} {
+			_, err := convs.Change(ctx, w.ID, conv.ID, func(c *conversation.Conversation) (*conversation.Change, error) {
+				return c.AdminReply(conversation.Author{Type: "admin", ID: who}, conversation.PartNote, "note", nil, nil, 200)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		one, err := convs.Get(ctx, w.ID, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _, err := convs.List(ctx, w.ID, 0, 10)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("list: %d, %v", len(list), err)
+		}
+		many := list[0]
+		if len(one.Contacts) != 3 || one.Contacts[0].ID != people[2].ID || one.Contacts[2].ID != people[1].ID || one.Contacts[2].ExternalID != nil ||
+			*one.Contacts[0].ExternalID != "ext-2" {
+			t.Fatalf("participants alone: %+v", one.Contacts)
+		}
+		if len(one.Tags) != 3 || one.Tags[0].Name != "zeta" || one.Tags[2].Name != "mid" || one.Tags[0].AppliedBy == nil || *one.Tags[0].AppliedBy != owner.ID {
+			t.Fatalf("tags alone: %+v", one.Tags)
+		}
+		if !slices.Equal(one.Teammates, []int64{owner.ID, 999}) { // the owner added the participants first
+			t.Fatalf("teammates alone: %v", one.Teammates)
+		}
+		show := func(c *conversation.Conversation) string {
+			out := ""
+			for _, r := range c.Contacts {
+				out += fmt.Sprintf("contact %s %v; ", r.ID, deref(r.ExternalID))
+			}
+			for _, tg := range c.Tags {
+				out += fmt.Sprintf("tag %d %s %d %v; ", tg.ID, tg.Name, tg.AppliedAt, deref(tg.AppliedBy))
+			}
+			return out + fmt.Sprint(c.Teammates)
+		}
+		if show(one) != show(many) {
+			t.Fatalf("alone:     %s\nin a list: %s", show(one), show(many))
+		}
+	})
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleyhq/parley/internal/app"
@@ -186,8 +187,15 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	do(chromedp.Navigate(base + "/app/inbox"))
 	waitFor("signed out", `location.pathname === '/signin'`)
 
-	// The agent: no Settings link, and the URL is refused.
-	signin("agent@parley.test", pw)
+	// The agent signs in with the keyboard alone: Tab reaches the email
+	// field, then the password, and Enter submits.
+	do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	do(chromedp.KeyEvent(kb.Tab))
+	waitFor("focus on email", `document.activeElement?.id === 'email'`)
+	do(chromedp.KeyEvent("agent@parley.test"), chromedp.KeyEvent(kb.Tab))
+	waitFor("focus on password", `document.activeElement?.id === 'password'`)
+	do(chromedp.KeyEvent(pw), chromedp.KeyEvent(kb.Enter))
+	// No Settings link, and the URL is refused.
 	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Alan Agent')`)
 	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts" {
 		t.Fatalf("agent's navigation: %q", nav)
@@ -198,4 +206,9 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	if strings.Contains(eval(`document.body.innerText`), "Access tokens") {
 		t.Fatal("the agent sees the tokens section")
 	}
+
+	// A phone-sized window: the shell fits without sideways scrolling.
+	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/profile"))
+	waitFor("the profile at 375 px", `location.pathname === '/app/profile' && document.documentElement.scrollWidth <= 375`)
+	shot("profile-375")
 }

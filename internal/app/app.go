@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -29,6 +30,7 @@ import (
 	"github.com/parleyhq/parley/internal/jobs"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/web"
 	"github.com/parleyhq/parley/internal/workspace"
 )
 
@@ -128,8 +130,13 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	db.OnCommit(func(last map[string]int64) { events.Publish(bus.FromCommit(last)) })
 	apiServer := api.New(db, api.Options{RateLimit: cfg.RateLimit, SearchIndexIdle: cfg.SearchIndexIdle, ImportDir: filepath.Join(cfg.DataDir, "imports"), Realtime: hub,
 		AttachmentDir: filepath.Join(cfg.DataDir, "attachments")}, worker)
+	// The teammates' web app (/signin, /signout, /app/...) beside the API,
+	// which keeps every other path.
+	root := http.NewServeMux()
+	root.Handle("/", apiServer)
+	web.New(db, web.Options{Secure: strings.HasPrefix(cfg.PublicURL, "https://")}).Routes(root)
 	srv := &http.Server{
-		Handler:           apiServer,
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

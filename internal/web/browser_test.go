@@ -1,0 +1,214 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleyhq/parley/internal/app"
+	"github.com/parleyhq/parley/internal/config"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/testdb"
+)
+
+// The web app in a real headless Chromium against a whole Parley (app.Serve,
+// as `parley serve` runs it): the owner signs in through the form with the
+// first-start password, sees the inbox shell and settings, signs out; an
+// agent signs in, has no Settings link and is refused settings by URL.
+func TestWebAppInBrowser(t *testing.T) {
+	chromium := chromiumPath(t)
+	t.Run("sqlite", func(t *testing.T) { browserScenario(t, chromium, "") })
+	t.Run("postgres", func(t *testing.T) { browserScenario(t, chromium, testdb.FreshPostgres(t)) })
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("PARLEY_TEST_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no Chromium found (apt-get install chromium, or set PARLEY_TEST_CHROMIUM) but CI=true: the browser test must run")
+	}
+	t.Skip("no Chromium: apt-get install chromium, or set PARLEY_TEST_CHROMIUM")
+	return ""
+}
+
+// serveParley starts a whole Parley whose owner has ownerPassword and adds
+// an agent with the same password; it returns the base URL.
+func serveParley(t *testing.T, dbURL, ownerPassword string) string {
+	t.Helper()
+	cfg := &config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL, AdminEmail: "owner@parley.test",
+		AdminPassword: ownerPassword, RateLimit: 10000, LogLevel: "warn"}
+	ctx := context.Background()
+	// First start's bootstrap, then the agent, before Parley serves.
+	db, err := app.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := app.Bootstrap(ctx, cfg, db, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := bcrypt.GenerateFromPassword([]byte(ownerPassword), bcrypt.MinCost)
+	err = db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO admins (workspace_id, name, email, password_hash, role, created_at) VALUES (?, 'Alan Agent', 'agent@parley.test', ?, 'agent', ?)`,
+			ws.ID, string(hash), time.Now().Unix())
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, cfg, io.Discard, func(a string) { addr <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("parley: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("parley did not stop")
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("parley: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("parley did not start")
+	}
+	return ""
+}
+
+func browserScenario(t *testing.T, chromium, dbURL string) {
+	const pw = "Browser-Test-Password-1"
+	base := serveParley(t, dbURL, pw)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800))...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelTimeout()
+
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// waitFor polls a JavaScript condition; a page being replaced by the
+	// next one in the meantime is not an error.
+	waitFor := func(what, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+expr+`) } catch (e) { return false } })()`))
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+				t.Fatalf("waiting for %s: %v\npage: %s", what, err, body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join("..", "..", "test-artifacts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		db := "sqlite"
+		if dbURL != "" {
+			db = "postgres"
+		}
+		if err := os.WriteFile(filepath.Join(dir, "web-"+name+"-"+db+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signin := func(email, password string) {
+		t.Helper()
+		do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
+		do(chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#signin")))
+	}
+
+	// A wrong password: the form says so and stays.
+	signin("owner@parley.test", pw+"x")
+	waitFor("the sign-in error", `document.querySelector('[role=alert]')?.textContent.includes('do not match') ?? false`)
+	shot("signin-error")
+
+	// The owner, with the password of the first start.
+	signin("owner@parley.test", pw)
+	waitFor("the inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Owner')`)
+	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts,Settings" {
+		t.Fatalf("owner's navigation: %q", nav)
+	}
+	shot("inbox")
+	do(chromedp.Click(chromedp.CSS(`nav a[href="/app/settings"]`)))
+	waitFor("settings", `location.pathname === '/app/settings' && document.body.innerText.includes('agent@parley.test')`)
+	shot("settings")
+	do(chromedp.Click(chromedp.CSS("#signout")))
+	waitFor("the sign-in page after sign out", `location.pathname === '/signin' && !!document.querySelector('#email')`)
+	do(chromedp.Navigate(base + "/app/inbox"))
+	waitFor("signed out", `location.pathname === '/signin'`)
+
+	// The agent signs in with the keyboard alone: Tab reaches the email
+	// field, then the password, and Enter submits.
+	do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	do(chromedp.KeyEvent(kb.Tab))
+	waitFor("focus on email", `document.activeElement?.id === 'email'`)
+	do(chromedp.KeyEvent("agent@parley.test"), chromedp.KeyEvent(kb.Tab))
+	waitFor("focus on password", `document.activeElement?.id === 'password'`)
+	do(chromedp.KeyEvent(pw), chromedp.KeyEvent(kb.Enter))
+	// No Settings link, and the URL is refused.
+	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Alan Agent')`)
+	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts" {
+		t.Fatalf("agent's navigation: %q", nav)
+	}
+	do(chromedp.Navigate(base + "/app/settings"))
+	waitFor("settings refused", `document.querySelector('h1')?.textContent === 'Not allowed' && !document.body.innerText.includes('agent@parley.test')`)
+	shot("agent-refused")
+	if strings.Contains(eval(`document.body.innerText`), "Access tokens") {
+		t.Fatal("the agent sees the tokens section")
+	}
+
+	// A phone-sized window: the shell fits without sideways scrolling.
+	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/profile"))
+	waitFor("the profile at 375 px", `location.pathname === '/app/profile' && document.documentElement.scrollWidth <= 375`)
+	shot("profile-375")
+}

@@ -43,11 +43,17 @@ type Options struct {
 	FailureWindow time.Duration
 	// Now is the clock (tests move it); time.Now when nil.
 	Now func() time.Time
+	// SMTPURL and SMTPFrom send invitation and password reset emails
+	// (PARLEY_SMTP_URL, PARLEY_SMTP_FROM); without SMTPURL invitation
+	// links are shown to copy. PublicURL starts the emailed links
+	// (default: the request's host).
+	SMTPURL, SMTPFrom, PublicURL string
 }
 
 // Server holds what the pages need.
 type Server struct {
 	opts     Options
+	db       *store.DB
 	ws       *store.Workspaces
 	sessions *store.WebSessions
 	teams    *store.Teams
@@ -79,6 +85,7 @@ func New(db *store.DB, opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
+		db:       db,
 		ws:       store.NewWorkspaces(db),
 		sessions: store.NewWebSessions(db),
 		teams:    store.NewTeams(db),
@@ -114,6 +121,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /app/profile", s.page(nil, s.saveProfile))
 	mux.Handle("GET /app/settings", s.page(managers, s.settingsPage))
 	mux.Handle("POST /app/settings/tokens/{id}/revoke", s.page(managers, s.revokeToken))
+	s.accountRoutes(mux) // invitations, password reset, token creation (accounts.go)
 	mux.Handle("/app/", s.page(nil, func(w http.ResponseWriter, r *http.Request, v *visit) error {
 		return pageErr(http.StatusNotFound, "Page not found", "There is no page at this address.")
 	}))

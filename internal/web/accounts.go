@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -140,12 +141,12 @@ func (a *accounts) send(ctx context.Context, toName, to, subject, body string) e
 
 // tokenErr is the readable page of an unusable emailed link.
 func tokenErr(err error, what string) error {
-	switch err {
-	case store.ErrTokenUsed:
+	switch {
+	case errors.Is(err, store.ErrTokenUsed):
 		return pageErr(http.StatusGone, "Link already used", "This "+what+" link has already been used. Each link works once.")
-	case store.ErrTokenExpired:
+	case errors.Is(err, store.ErrTokenExpired):
 		return pageErr(http.StatusGone, "Link expired", "This "+what+" link has expired. Ask for a new one.")
-	case store.ErrNotFound:
+	case errors.Is(err, store.ErrNotFound):
 		return pageErr(http.StatusNotFound, "Link not valid", "This "+what+" link is not valid. Check that it was copied whole.")
 	}
 	return err

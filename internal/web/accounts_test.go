@@ -317,3 +317,77 @@ func TestTokenCreateShowOnceRevoke(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountsIsolatedByWorkspace: an invitation joins only its own
+// workspace; a teammate of two workspaces with one email gets one reset
+// link per workspace, each changing only that workspace's password.
+func TestAccountsIsolatedByWorkspace(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		box := newMailbox(t)
+		e := newEnv(t, db, web.Options{SMTPURL: box.url})
+		beta, betaOwner, _ := e.workspace("Beta")
+		bo := e.browser()
+		bo.mustSignin(betaOwner.Email)
+		want(t, bo.post("/app/settings/invite", url.Values{"name": {"Lee"}, "email": {"lee@shared.test"}, "role": {"agent"}}), http.StatusOK, "was emailed")
+		lee := e.browser()
+		want(t, lee.post(box.link(t, "lee@shared.test"), url.Values{"password": {newPassword}, "confirm": {newPassword}}), http.StatusOK, "Your account is ready")
+		acme := e.browser()
+		acme.mustSignin(e.owner.Email)
+		if p := acme.get("/app/settings"); strings.Contains(p.body, "lee@shared.test") {
+			t.Fatal("Acme's settings list Beta's new teammate")
+		}
+		want(t, bo.get("/app/settings"), http.StatusOK, "lee@shared.test")
+
+		// Acme invites the same email: a second, separate teammate.
+		want(t, acme.post("/app/settings/invite", url.Values{"name": {"Lee at Acme"}, "email": {"lee@shared.test"}, "role": {"admin"}}), http.StatusOK, "was emailed")
+		msgs := box.messages("lee@shared.test")
+		l := linkRe.FindString(msgs[1])
+		u, _ := url.Parse(l)
+		want(t, e.browser().post(u.Path, url.Values{"password": {"acme password 1"}, "confirm": {"acme password 1"}}), http.StatusOK, "Your account is ready")
+
+		// Beta's owner cannot revoke Acme's token.
+		p := bo.do(http.MethodPost, "/app/settings/tokens/"+itoa(e.token.ID)+"/revoke", url.Values{"csrf": {bo.csrf("/app/settings")}})
+		want(t, p, http.StatusNotFound, "no such access token")
+
+		// A reset for the shared email sends one link per workspace.
+		r := e.browser()
+		r.post("/reset", url.Values{"email": {"lee@shared.test"}})
+		msgs = box.messages("lee@shared.test")
+		if len(msgs) != 4 || !strings.Contains(msgs[2]+msgs[3], "for Beta") || !strings.Contains(msgs[2]+msgs[3], "for Acme") {
+			t.Fatalf("reset emails: %q", msgs)
+		}
+		var betaLink string
+		for _, m := range msgs[2:] {
+			if strings.Contains(m, "for Beta") {
+				u, _ := url.Parse(linkRe.FindString(m))
+				betaLink = u.Path
+			}
+		}
+		want(t, r.post(betaLink, url.Values{"password": {"beta password 2"}, "confirm": {"beta password 2"}}), http.StatusOK, "Password changed")
+		var hashes []string
+		rows, err := db.Read().Query(context.Background(), `SELECT workspace_id, password_hash FROM admins WHERE email = 'lee@shared.test' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var ws, h string
+			if err := rows.Scan(&ws, &h); err != nil {
+				t.Fatal(err)
+			}
+			hashes = append(hashes, ws+" "+h)
+		}
+		rows.Close()
+		if len(hashes) != 2 || !strings.HasPrefix(hashes[0], beta.ID) {
+			t.Fatalf("admins: %q", hashes)
+		}
+		// Acme's Lee keeps the Acme password (sign-in tries each workspace:
+		// the Acme password signs into Acme, the new one into Beta).
+		a := e.browser()
+		a.mustSigninWith("lee@shared.test", "acme password 1")
+		want(t, a.get("/app/settings"), http.StatusOK, "Lee at Acme")
+		b := e.browser()
+		b.mustSigninWith("lee@shared.test", "beta password 2")
+		want(t, b.get("/app/inbox"), http.StatusOK, "Lee")
+		want(t, b.get("/app/settings"), http.StatusForbidden, "Not allowed") // agent in Beta
+	})
+}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleyhq/parley/internal/ids"
-	"github.com/parleyhq/parley/internal/store"
 )
 
 // resetTTL is how long a password reset link works.
@@ -111,10 +109,7 @@ func (a *accounts) reset(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, err := a.store.ResetPassword(r.Context(), ids.HashToken(d.Token), string(hash), a.s.opts.Now().Unix()); err != nil {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenExpired) {
-			return tokenErr(err, "password reset")
-		}
-		return err
+		return tokenErr(err, "password reset")
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.s.opts.Secure, SameSite: http.SameSiteLaxMode})
 	a.s.render(w, http.StatusOK, "notice", &view{Title: "Password changed", Data: "Your password is changed and every session of yours is signed out. Sign in with the new password."})

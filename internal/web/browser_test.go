@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/workspace"
 )
 
 // The web app in a real headless Chromium against a whole Parley (app.Serve,
@@ -47,8 +48,9 @@ func chromiumPath(t *testing.T) string {
 }
 
 // serveParley starts a whole Parley whose owner has ownerPassword and adds
-// an agent with the same password; it returns the base URL.
-func serveParley(t *testing.T, dbURL, ownerPassword string) string {
+// an agent with the same password; each setup runs on the database before
+// Parley serves. It returns the base URL.
+func serveParley(t *testing.T, dbURL, ownerPassword string, setup ...func(context.Context, *store.DB, *workspace.Workspace) error) string {
 	t.Helper()
 	cfg := &config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL, AdminEmail: "owner@parley.test",
 		AdminPassword: ownerPassword, RateLimit: 10000, LogLevel: "warn"}
@@ -68,6 +70,11 @@ func serveParley(t *testing.T, dbURL, ownerPassword string) string {
 			ws.ID, string(hash), time.Now().Unix())
 		return err
 	})
+	for _, f := range setup {
+		if err == nil {
+			err = f(ctx, db, ws)
+		}
+	}
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +181,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 
 	// The owner, with the password of the first start.
 	signin("owner@parley.test", pw)
-	waitFor("the inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Owner')`)
+	waitFor("the inbox", `location.pathname === '/app/inbox' && document.querySelector('h1')?.textContent === 'Your inbox'`)
 	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts,Settings" {
 		t.Fatalf("owner's navigation: %q", nav)
 	}
@@ -196,7 +203,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("focus on password", `document.activeElement?.id === 'password'`)
 	do(chromedp.KeyEvent(pw), chromedp.KeyEvent(kb.Enter))
 	// No Settings link, and the URL is refused.
-	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Alan Agent')`)
+	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.querySelector('#me')?.textContent === 'Alan Agent'`)
 	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts" {
 		t.Fatalf("agent's navigation: %q", nav)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/eventlog"
 	"github.com/parleyhq/parley/internal/query"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/team"
@@ -96,6 +97,7 @@ type inboxData struct {
 	Mention bool
 	States  []string
 	Sorts   [][2]string
+	Seq     int64 // the event log's head before the page was read
 }
 
 var inboxSorts = [][2]string{{"newest", "Newest"}, {"oldest", "Oldest"}, {"waiting", "Waiting longest"}, {"priority", "Priority"}}
@@ -115,7 +117,7 @@ func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Tea
 	views := []inboxView{
 		{Key: "mine", Name: "Your inbox", filter: `{"field":"admin_assignee_id","operator":"=","value":` + me + `}`},
 		{Key: "mentions", Name: "Mentions"},
-		{Key: "unassigned", Name: "Unassigned", filter: `{"field":"admin_assignee_id","operator":"=","value":null}`},
+		{Key: "unassigned", Name: "Unassigned", filter: `{"operator":"AND","value":[{"field":"admin_assignee_id","operator":"=","value":null},{"field":"team_assignee_id","operator":"=","value":null}]}`},
 		{Key: "all", Name: "All", filter: `{"field":"id","operator":"!=","value":"0"}`},
 	}
 	for _, t := range teams {
@@ -132,12 +134,16 @@ func viewFilter(vw inboxView, state string, schema *conversation.Schema) (*query
 
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) error {
 	q := r.URL.Query()
+	var err error
 	d := inboxData{View: q.Get("view"), State: q.Get("state"), Sort: q.Get("sort"), States: []string{"open", "snoozed", "closed"}, Sorts: inboxSorts}
 	if d.View == "" {
 		d.View = "mine"
 	}
 	if d.State != "snoozed" && d.State != "closed" {
 		d.State = "open"
+	}
+	if d.Seq, err = eventlog.Head(r.Context(), s.db.Read(), v.ws.ID); err != nil {
+		return err
 	}
 	views, _, err := s.inboxViews(r, v)
 	if err != nil {
@@ -323,7 +329,7 @@ type conversationData struct {
 	Snoozes   [][2]string
 	Prios     []string
 	Error     string
-	Last      int64 // id of the last part shown (live updates fetch after it)
+	Seq       int64 // the event log's head before the page was read
 }
 
 var snoozePresets = [][2]string{{"1h", "1 hour"}, {"tomorrow", "Tomorrow 9:00"}, {"monday", "Monday 9:00"}, {"week", "1 week"}}
@@ -343,14 +349,18 @@ func (s *Server) conversationOf(r *http.Request, v *visit) (*conversation.Conver
 var errNoConversation = pageErr(http.StatusNotFound, "Conversation not found", "There is no such conversation in this workspace.")
 
 func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, v *visit) error {
+	seq, err := eventlog.Head(r.Context(), s.db.Read(), v.ws.ID)
+	if err != nil {
+		return err
+	}
 	c, err := s.conversationOf(r, v)
 	if err != nil {
 		return err
 	}
-	return s.showConversation(w, r, v, c, http.StatusOK, r.URL.Query().Get("error"))
+	return s.showConversation(w, r, v, c, seq, http.StatusOK, "")
 }
 
-func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *visit, c *conversation.Conversation, status int, msg string) error {
+func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *visit, c *conversation.Conversation, seq int64, status int, msg string) error {
 	names, err := s.adminNames(r, v)
 	if err != nil {
 		return err
@@ -359,7 +369,7 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 	if err != nil {
 		return err
 	}
-	d := conversationData{C: c, Who: who(c.Source.Author), Subject: c.Source.Subject, Admins: names, Teams: teams, Snoozes: snoozePresets, Prios: conversation.Priorities, Error: msg}
+	d := conversationData{C: c, Who: who(c.Source.Author), Subject: c.Source.Subject, Admins: names, Teams: teams, Snoozes: snoozePresets, Prios: conversation.Priorities, Error: msg, Seq: seq}
 	if c.Title != nil && *c.Title != "" {
 		d.Subject = *c.Title
 	}
@@ -378,7 +388,6 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt})
 	for _, p := range c.Parts {
 		d.Parts = append(d.Parts, partOf(p, names, teams))
-		d.Last = p.ID
 	}
 	s.render(w, status, "conversation", v.view(d.Who, "inbox", d))
 	return nil
@@ -439,7 +448,7 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn fun
 	_, err = s.convs.Change(r.Context(), v.ws.ID, c.ID, fn)
 	var re *conversation.RuleError
 	if errors.As(err, &re) {
-		return s.showConversation(w, r, v, c, http.StatusBadRequest, re.Message)
+		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, re.Message)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoConversation
@@ -462,7 +471,7 @@ func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *vi
 		if err != nil {
 			return err
 		}
-		return s.showConversation(w, r, v, c, http.StatusBadRequest, "Write a message of at most 64 KB.")
+		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, "Write a message of at most 64 KB.")
 	}
 	html := conversation.TextHTML(body)
 	admin := v.author()
@@ -502,7 +511,7 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 		if err != nil {
 			return err
 		}
-		return s.showConversation(w, r, v, c, http.StatusBadRequest, msg)
+		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, msg)
 	}
 	var fn func(c *conversation.Conversation) (*conversation.Change, error)
 	switch r.PostFormValue("action") {

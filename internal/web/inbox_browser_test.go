@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -60,52 +57,8 @@ func inboxBrowserScenario(t *testing.T, chromium, dbURL string) {
 		return out
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelTimeout()
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+expr+`) } catch (e) { return false } })()`))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
-				t.Fatalf("waiting for %s: %v\npage: %s", what, err, body)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join("..", "..", "test-artifacts")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		db := "sqlite"
-		if dbURL != "" {
-			db = "postgres"
-		}
-		if err := os.WriteFile(filepath.Join(dir, "web-"+name+"-"+db+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c := newChrome(t, chromium, dbURL)
+	do, waitFor, shot := c.do, c.waitFor, c.shot
 
 	do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
 	do(chromedp.SendKeys(chromedp.CSS("#email"), "owner@parley.test"), chromedp.SendKeys(chromedp.CSS("#password"), pw),

@@ -126,18 +126,18 @@ func TestInboxViews(t *testing.T) {
 		if got := rowIDs(p.body); !slices.Equal(got, []string{id(mine)}) {
 			t.Fatalf("your inbox lists %v, want only %s", got, id(mine))
 		}
-		for view, n := range map[string]int{"mine": 1, "unassigned": 3, "all": 4, "team:" + strconv.FormatInt(billing.ID, 10): 1} {
+		for view, n := range map[string]int{"mine": 1, "unassigned": 2, "all": 4, "team:" + strconv.FormatInt(billing.ID, 10): 1} {
 			if got := countOf(t, p.body, view); got != n {
 				t.Errorf("count of %s is %d, want %d", view, got, n)
 			}
 		}
 		// Newest first by default; oldest reverses.
 		p = b.get("/app/inbox?view=unassigned")
-		if got := rowIDs(p.body); !slices.Equal(got, []string{id(urgent), id(teamConv), id(free)}) {
+		if got := rowIDs(p.body); !slices.Equal(got, []string{id(urgent), id(free)}) {
 			t.Fatalf("unassigned lists %v", got)
 		}
 		p = b.get("/app/inbox?view=unassigned&sort=oldest")
-		if got := rowIDs(p.body); !slices.Equal(got, []string{id(free), id(teamConv), id(urgent)}) {
+		if got := rowIDs(p.body); !slices.Equal(got, []string{id(free), id(urgent)}) {
 			t.Fatalf("unassigned oldest first lists %v", got)
 		}
 		p = b.get("/app/inbox?view=all&sort=priority")
@@ -272,5 +272,11 @@ func TestConversationPageActions(t *testing.T) {
 			t.Fatalf("acting on another workspace's conversation appended %v", got)
 		}
 		want(t, b.get("/app/conversations/abc"), http.StatusNotFound, "Conversation not found")
+
+		// The live socket is for signed-in browsers only, and only a WebSocket.
+		if p := e.browser().get("/app/realtime"); p.status != http.StatusSeeOther || p.location != "/signin" {
+			t.Fatalf("signed-out socket: %d %q", p.status, p.location)
+		}
+		want(t, b.get("/app/realtime"), http.StatusNotFound, "Live updates are not enabled")
 	})
 }

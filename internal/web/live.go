@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ type liveFrame struct {
 // liveSocket is GET /app/realtime: the teammate socket for the signed-in
 // browser, authenticated by the session cookie instead of an access token
 // (the page's JavaScript never sees a token). It is the realtime hub's
-// delivery (docs/realtime.md) limited to the workspace's conversation
+// delivery (docs/realtime.md) from ?after= (the page's sequence) limited to the workspace's conversation
 // events, each as a small frame naming the conversation; the page
 // re-renders from the server. Only same-origin pages may open it (the
 // WebSocket library's origin check), and the session cookie is SameSite=Lax.
@@ -57,6 +58,12 @@ func (s *Server) liveSocket(w http.ResponseWriter, r *http.Request, v *visit) er
 	if err != nil {
 		return err
 	}
+	// after: the page's sequence (or the last frame's), so nothing between
+	// rendering and connecting is missed; a bad or future one starts now.
+	from := head
+	if n, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64); err == nil && n > 0 && n <= head {
+		from = n
+	}
 	// The socket outlives any request deadline the server set.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
@@ -67,7 +74,7 @@ func (s *Server) liveSocket(w http.ResponseWriter, r *http.Request, v *visit) er
 	}
 	_ = hub.Serve(context.WithoutCancel(r.Context()), ws, realtime.Subscription{
 		Workspace: v.ws.ID,
-		After:     head,
+		After:     from,
 		Filter:    func(e *eventlog.Event) bool { return strings.HasPrefix(e.Topic, "conversation.") },
 		Render: func(e *eventlog.Event) []byte {
 			var item struct {

@@ -8,6 +8,9 @@
   var conv = document.getElementById("conversation");
   if (!inbox && !conv) return;
   var timer = null;
+  // The last sequence seen: the page's at first, then each frame's, so a
+  // (re)connection resumes without a gap.
+  var seq = Number((inbox || conv).dataset.seq) || 0;
 
   function refresh() {
     if (timer) return;
@@ -41,12 +44,13 @@
 
   var delay = 1000;
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/realtime");
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/realtime" + (seq ? "?after=" + seq : ""));
     ws.onopen = function () { delay = 1000; document.body.dataset.live = "on"; };
     ws.onmessage = function (m) {
       var f;
       try { f = JSON.parse(m.data); } catch (e) { return; }
       if (f.type !== "event") return;
+      if (f.seq > seq) seq = f.seq;
       if (inbox || (conv && f.conversation_id === conv.dataset.id)) refresh();
     };
     ws.onclose = function () {

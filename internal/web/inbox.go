@@ -15,6 +15,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -376,6 +377,7 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 	for id, n := range names {
 		d.AdminList = append(d.AdminList, [2]string{strconv.FormatInt(id, 10), n})
 	}
+	slices.SortFunc(d.AdminList, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
 	d.Assignee = assigneeName(c, names)
 	if c.TeamAssigneeID != nil {
 		for _, t := range teams {

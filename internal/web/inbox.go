@@ -350,6 +350,13 @@ func (s *Server) conversationOf(r *http.Request, v *visit) (*conversation.Conver
 var errNoConversation = pageErr(http.StatusNotFound, "Conversation not found", "There is no such conversation in this workspace.")
 
 func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, v *visit) error {
+	return s.reshow(w, r, v, http.StatusOK, "")
+}
+
+// reshow renders the conversation as it is now with status and msg. The
+// event log's head is read first, so live updates resume from before the
+// conversation was read and miss nothing.
+func (s *Server) reshow(w http.ResponseWriter, r *http.Request, v *visit, status int, msg string) error {
 	seq, err := eventlog.Head(r.Context(), s.db.Read(), v.ws.ID)
 	if err != nil {
 		return err
@@ -358,7 +365,7 @@ func (s *Server) conversationPage(w http.ResponseWriter, r *http.Request, v *vis
 	if err != nil {
 		return err
 	}
-	return s.showConversation(w, r, v, c, seq, http.StatusOK, "")
+	return s.showConversation(w, r, v, c, seq, status, msg)
 }
 
 func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *visit, c *conversation.Conversation, seq int64, status int, msg string) error {
@@ -450,7 +457,7 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn fun
 	_, err = s.convs.Change(r.Context(), v.ws.ID, c.ID, fn)
 	var re *conversation.RuleError
 	if errors.As(err, &re) {
-		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, re.Message)
+		return s.reshow(w, r, v, http.StatusBadRequest, re.Message)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoConversation
@@ -469,11 +476,7 @@ func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *vi
 		kind = conversation.PartComment
 	}
 	if body == "" || len(body) > maxReplyBody || strings.ContainsRune(body, 0) || !utf8.ValidString(body) {
-		c, err := s.conversationOf(r, v)
-		if err != nil {
-			return err
-		}
-		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, "Write a message of at most 64 KB.")
+		return s.reshow(w, r, v, http.StatusBadRequest, "Write a message of at most 64 KB.")
 	}
 	html := conversation.TextHTML(body)
 	admin := v.author()
@@ -508,13 +511,7 @@ func snoozeUntil(preset string, now time.Time, loc *time.Location) (int64, bool)
 func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *visit) error {
 	admin := v.author()
 	now := time.Now()
-	bad := func(msg string) error {
-		c, err := s.conversationOf(r, v)
-		if err != nil {
-			return err
-		}
-		return s.showConversation(w, r, v, c, 0, http.StatusBadRequest, msg)
-	}
+	bad := func(msg string) error { return s.reshow(w, r, v, http.StatusBadRequest, msg) }
 	var fn func(c *conversation.Conversation) (*conversation.Change, error)
 	switch r.PostFormValue("action") {
 	case "close":

@@ -61,7 +61,7 @@ func (s *Server) liveSocket(w http.ResponseWriter, r *http.Request, v *visit) er
 	// after: the page's sequence (or the last frame's), so nothing between
 	// rendering and connecting is missed; a bad or future one starts now.
 	from := head
-	if n, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64); err == nil && n > 0 && n <= head {
+	if n, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64); err == nil && n >= 0 && n <= head {
 		from = n
 	}
 	// The socket outlives any request deadline the server set.

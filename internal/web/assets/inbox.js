@@ -10,7 +10,7 @@
   var timer = null;
   // The last sequence seen: the page's at first, then each frame's, so a
   // (re)connection resumes without a gap.
-  var seq = Number((inbox || conv).dataset.seq) || 0;
+  var seq = Number((inbox || conv).dataset.seq);
 
   function refresh() {
     if (timer) return;
@@ -44,7 +44,7 @@
 
   var delay = 1000;
   function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/realtime" + (seq ? "?after=" + seq : ""));
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/app/realtime" + (seq >= 0 ? "?after=" + seq : ""));
     ws.onopen = function () { delay = 1000; document.body.dataset.live = "on"; };
     ws.onmessage = function (m) {
       var f;

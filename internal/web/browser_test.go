@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/workspace"
 )
 
 // The web app in a real headless Chromium against a whole Parley (app.Serve,
@@ -47,8 +48,9 @@ func chromiumPath(t *testing.T) string {
 }
 
 // serveParley starts a whole Parley whose owner has ownerPassword and adds
-// an agent with the same password; it returns the base URL.
-func serveParley(t *testing.T, dbURL, ownerPassword string) string {
+// an agent with the same password; each setup runs on the database before
+// Parley serves. It returns the base URL.
+func serveParley(t *testing.T, dbURL, ownerPassword string, setup ...func(context.Context, *store.DB, *workspace.Workspace) error) string {
 	t.Helper()
 	cfg := &config.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL, AdminEmail: "owner@parley.test",
 		AdminPassword: ownerPassword, RateLimit: 10000, LogLevel: "warn"}
@@ -68,6 +70,11 @@ func serveParley(t *testing.T, dbURL, ownerPassword string) string {
 			ws.ID, string(hash), time.Now().Unix())
 		return err
 	})
+	for _, f := range setup {
+		if err == nil {
+			err = f(ctx, db, ws)
+		}
+	}
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -103,63 +110,8 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	const pw = "Browser-Test-Password-1"
 	base := serveParley(t, dbURL, pw)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelTimeout()
-
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// waitFor polls a JavaScript condition; a page being replaced by the
-	// next one in the meantime is not an error.
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+expr+`) } catch (e) { return false } })()`))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
-				t.Fatalf("waiting for %s: %v\npage: %s", what, err, body)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	eval := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join("..", "..", "test-artifacts")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		db := "sqlite"
-		if dbURL != "" {
-			db = "postgres"
-		}
-		if err := os.WriteFile(filepath.Join(dir, "web-"+name+"-"+db+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c := newChrome(t, chromium, dbURL)
+	do, waitFor, eval, shot := c.do, c.waitFor, c.eval, c.shot
 	signin := func(email, password string) {
 		t.Helper()
 		do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
@@ -174,7 +126,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 
 	// The owner, with the password of the first start.
 	signin("owner@parley.test", pw)
-	waitFor("the inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Owner')`)
+	waitFor("the inbox", `location.pathname === '/app/inbox' && document.querySelector('h1')?.textContent === 'Your inbox'`)
 	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts,Settings" {
 		t.Fatalf("owner's navigation: %q", nav)
 	}
@@ -196,7 +148,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("focus on password", `document.activeElement?.id === 'password'`)
 	do(chromedp.KeyEvent(pw), chromedp.KeyEvent(kb.Enter))
 	// No Settings link, and the URL is refused.
-	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.body.innerText.includes('Welcome, Alan Agent')`)
+	waitFor("the agent's inbox", `location.pathname === '/app/inbox' && document.querySelector('#me')?.textContent === 'Alan Agent'`)
 	if nav := eval(`[...document.querySelectorAll('nav[aria-label=Main] a')].map(a => a.textContent).join(',')`); nav != "Inbox,Contacts" {
 		t.Fatalf("agent's navigation: %q", nav)
 	}
@@ -211,4 +163,76 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/profile"))
 	waitFor("the profile at 375 px", `location.pathname === '/app/profile' && document.documentElement.scrollWidth <= 375`)
 	shot("profile-375")
+}
+
+// chrome is one headless Chromium tab of a browser test.
+type chrome struct {
+	t     *testing.T
+	ctx   context.Context
+	dbURL string
+}
+
+func newChrome(t *testing.T, chromium, dbURL string) *chrome {
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800))...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	return &chrome{t: t, ctx: ctx, dbURL: dbURL}
+}
+
+func (c *chrome) do(steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, steps...); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// waitFor polls a JavaScript condition; a page being replaced by the
+// next one in the meantime is not an error.
+func (c *chrome) waitFor(what, expr string) {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+expr+`) } catch (e) { return false } })()`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			body, _ := chromedp.Run(c.ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+			c.t.Fatalf("waiting for %s: %v\npage: %s", what, err, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *chrome) eval(expr string) string {
+	c.t.Helper()
+	v, err := chromedp.Run(c.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return v
+}
+
+// shot saves a screenshot to test-artifacts/web-NAME-DB.png.
+func (c *chrome) shot(name string) {
+	c.t.Helper()
+	png, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "test-artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	db := "sqlite"
+	if c.dbURL != "" {
+		db = "postgres"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "web-"+name+"-"+db+".png"), png, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/ids"
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/workspace"
 )
@@ -41,6 +42,8 @@ type Options struct {
 	// and 15 minutes).
 	MaxFailures   int
 	FailureWindow time.Duration
+	// Realtime, when set, serves the web app's live socket (/app/realtime).
+	Realtime *realtime.Hub
 	// Now is the clock (tests move it); time.Now when nil.
 	Now func() time.Time
 	// SMTPURL and SMTPFrom send invitation and password reset emails
@@ -57,6 +60,7 @@ type Server struct {
 	ws       *store.Workspaces
 	sessions *store.WebSessions
 	teams    *store.Teams
+	convs    *store.Conversations // set by inboxRoutes
 	pages    map[string]*template.Template
 	throttle *throttle
 }
@@ -92,7 +96,7 @@ func New(db *store.DB, opts Options) *Server {
 		pages:    map[string]*template.Template{},
 		throttle: newThrottle(opts.MaxFailures, opts.FailureWindow),
 	}
-	for _, name := range []string{"signin", "inbox", "contacts", "settings", "profile", "error"} {
+	for _, name := range []string{"signin", "contacts", "settings", "profile", "error"} {
 		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return s
@@ -115,7 +119,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		_, _ = w.Write(css)
 	}))
 	mux.Handle("GET /app/{$}", http.RedirectHandler("/app/inbox", http.StatusSeeOther))
-	mux.Handle("GET /app/inbox", s.page(nil, s.simple("inbox", "Inbox")))
+	s.inboxRoutes(mux) // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
 	mux.Handle("GET /app/contacts", s.page(nil, s.simple("contacts", "Contacts")))
 	mux.Handle("GET /app/profile", s.page(nil, s.profilePage))
 	mux.Handle("POST /app/profile", s.page(nil, s.saveProfile))

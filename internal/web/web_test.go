@@ -205,7 +205,7 @@ func TestSignIn(t *testing.T) {
 		if !strings.Contains(set, "parley_session=") || !strings.Contains(set, "HttpOnly") || !strings.Contains(set, "SameSite=Lax") || strings.Contains(set, "Secure") {
 			t.Fatalf("session cookie attributes: %s", set)
 		}
-		want(t, b.get("/app/inbox"), http.StatusOK, "Welcome, Acme Owner")
+		want(t, b.get("/app/inbox"), http.StatusOK, "Your inbox")
 		want(t, b.get("/app/contacts"), http.StatusOK, "Contacts")
 		want(t, b.get("/signin"), http.StatusSeeOther, "") // already signed in
 		// Only the hash of the cookie is stored.

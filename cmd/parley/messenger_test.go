@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/parleyhq/parley/internal/testkit"
 )
 
 // The Messenger across two nodes (one PostgreSQL, one NATS): a visitor
@@ -63,19 +64,7 @@ func TestMessengerAcrossTwoNodes(t *testing.T) {
 		if err := ws.Write(ctx, websocket.MessageText, data); err != nil {
 			t.Fatal(err)
 		}
-		frames := make(chan map[string]any, 100)
-		go func() {
-			defer close(frames)
-			for {
-				_, data, err := ws.Read(context.Background())
-				if err != nil {
-					return
-				}
-				var f map[string]any
-				_ = json.Unmarshal(data, &f)
-				frames <- f
-			}
-		}()
+		frames := testkit.Frames(ws, 100)
 		return frames
 	}
 	// next returns the next frame of the type (skipping others), well

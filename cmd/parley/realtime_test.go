@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/bus/bustest"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/testkit"
 )
 
 // twoNodes starts two Parley processes on one fresh PostgreSQL database
@@ -44,19 +44,7 @@ func TestTwoNodesShareRealtimeOverNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ws.CloseNow() })
-		frames := make(chan map[string]any, 100)
-		go func() {
-			defer close(frames)
-			for {
-				_, data, err := ws.Read(context.Background())
-				if err != nil {
-					return
-				}
-				var f map[string]any
-				_ = json.Unmarshal(data, &f)
-				frames <- f
-			}
-		}()
+		frames := testkit.Frames(ws, 100)
 		select {
 		case f := <-frames:
 			if f["type"] != "welcome" {

@@ -127,23 +127,32 @@ type messageIn struct {
 	Attachments opt[[]string] `json:"attachments"`
 }
 
-// message validates a message and resolves its attachments (the
-// session's own unused uploads).
-func (m *messengerAPI) message(r *http.Request, in messageIn) (string, []conversation.Attachment, []string, error) {
+// outgoing is a visitor's message as validated: its stored HTML, its
+// attachments (and their upload ids) and the request's Idempotency-Key.
+type outgoing struct {
+	body   string
+	att    []conversation.Attachment
+	attIDs []string
+	key    string
+}
+
+// message validates a message, resolves its attachments (the session's
+// own unused uploads) and reads its Idempotency-Key.
+func (m *messengerAPI) message(r *http.Request, in messageIn) (outgoing, error) {
 	vs := sessionOf(r)
 	att := []conversation.Attachment{}
 	idList := in.Attachments.Value
 	if len(idList) > 10 {
-		return "", nil, nil, fieldErr("attachments", "at most 10 attachments")
+		return outgoing{}, fieldErr("attachments", "at most 10 attachments")
 	}
 	mine := vs.uploaders()
 	for _, id := range idList {
 		a, err := m.st.Attachment(r.Context(), vs.ws, id)
 		if isNotFound(err) || (err == nil && (a.ConversationID != nil || !contains(mine, a.Uploader))) {
-			return "", nil, nil, fieldErr("attachments", "attachment %q is not an unused upload of this session", id)
+			return outgoing{}, fieldErr("attachments", "attachment %q is not an unused upload of this session", id)
 		}
 		if err != nil {
-			return "", nil, nil, err
+			return outgoing{}, err
 		}
 		att = append(att, conversation.Attachment{Type: "upload", Name: a.Name, URL: attachmentURL(a), ContentType: a.ContentType})
 	}
@@ -151,17 +160,21 @@ func (m *messengerAPI) message(r *http.Request, in messageIn) (string, []convers
 	if in.Body.Set && !in.Body.Null {
 		var err error
 		if body, err = messageBody(in.Body, false); err != nil {
-			return "", nil, nil, err
+			return outgoing{}, err
 		}
 	}
 	if body == "" && len(att) == 0 {
-		return "", nil, nil, missing("body")
+		return outgoing{}, missing("body")
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return outgoing{}, err
 	}
 	html := ""
 	if body != "" {
 		html = textHTML(body)
 	}
-	return html, att, idList, nil
+	return outgoing{body: html, att: att, attIDs: idList, key: key}, nil
 }
 
 func contains(list []string, s string) bool {
@@ -181,14 +194,11 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 	if err := m.s.decode(w, r, &in); err != nil {
 		return err
 	}
-	body, att, attIDs, err := m.message(r, in)
+	msg, err := m.message(r, in)
 	if err != nil {
 		return err
 	}
-	key, err := idempotencyKey(r)
-	if err != nil {
-		return err
-	}
+	key := msg.key
 	ctx := r.Context()
 	c := vs.contact
 	if c == nil {
@@ -210,9 +220,9 @@ func (m *messengerAPI) startConversation(w http.ResponseWriter, r *http.Request)
 				return done, err
 			}
 		}
-		conv, err := m.convs.StartByContact(ctx, store.ContactStart{WorkspaceID: vs.ws, ContactID: c.ID, Body: body, Attachments: att,
+		conv, err := m.convs.StartByContact(ctx, store.ContactStart{WorkspaceID: vs.ws, ContactID: c.ID, Body: msg.body, Attachments: msg.att,
 			Also: func(ctx context.Context, tx *store.Tx, conv *conversation.Conversation) error {
-				if err := m.st.ClaimAttachmentsIn(ctx, tx, vs.ws, attIDs, vs.uploaders(), conv.ID); err != nil || key == "" {
+				if err := m.st.ClaimAttachmentsIn(ctx, tx, vs.ws, msg.attIDs, vs.uploaders(), conv.ID); err != nil || key == "" {
 					return err
 				}
 				return m.st.RememberIn(ctx, tx, vs.ws, c.ID, key, conv.ID, nil)
@@ -250,14 +260,11 @@ func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, att, attIDs, err := m.message(r, in)
+	msg, err := m.message(r, in)
 	if err != nil {
 		return err
 	}
-	key, err := idempotencyKey(r)
-	if err != nil {
-		return err
-	}
+	key := msg.key
 	ctx := r.Context()
 	reply := func() (messenger.Part, error) {
 		if key != "" {
@@ -266,7 +273,7 @@ func (m *messengerAPI) reply(w http.ResponseWriter, r *http.Request) error {
 				return m.repeated(ctx, vs.ws, id, convID, partID, err)
 			}
 		}
-		p, err := m.st.ReplyWithAttachments(ctx, m.convs, vs.ws, id, contactAuthor(vs.contact), body, att, attIDs, vs.uploaders(), key)
+		p, err := m.st.ReplyWithAttachments(ctx, m.convs, vs.ws, id, contactAuthor(vs.contact), msg.body, msg.att, msg.attIDs, vs.uploaders(), key)
 		if err != nil {
 			return messenger.Part{}, err
 		}

@@ -157,41 +157,21 @@ func encodeCustom(m map[string]any) string {
 	return string(b)
 }
 
-// checkUnique enforces Intercom's rules: external_id is unique in the
-// workspace; email is unique among users.
-func checkUnique(ctx context.Context, tx *Tx, c *contact.Contact) error {
-	// One round trip for both rules (NULL matches nothing). The ids of the
-	// email rule come from the email index: with role and merged_into in
-	// the same WHERE, SQLite without fresh statistics scans the workspace
-	// by primary key instead (quadratic imports).
-	var email *string
-	if c.Role == contact.RoleUser {
-		email = c.Email
-	}
-	if c.ExternalID == nil && email == nil {
-		return nil
-	}
-	var existing string
-	err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE workspace_id = ? AND external_id = ? AND id <> ? AND merged_into IS NULL
+// conflicts selects the contacts a write of c would break Intercom's
+// uniqueness rules with: the same external_id in the workspace, or the same
+// email among users (NULL matches nothing); uniqueArgs are its arguments.
+// The ids of the email rule come from the email index: with role and
+// merged_into in the same WHERE, SQLite without fresh statistics scans the
+// workspace by primary key instead (quadratic imports).
+const conflicts = `SELECT x.id FROM contacts x WHERE x.workspace_id = ? AND x.external_id = ? AND x.id <> ? AND x.merged_into IS NULL
  UNION ALL
- SELECT c.id FROM contacts c WHERE c.workspace_id = ? AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?) AND c.role = 'user' AND c.id <> ? AND c.merged_into IS NULL
- LIMIT 1`, c.WorkspaceID, c.ExternalID, c.ID, c.WorkspaceID, c.WorkspaceID, email, c.ID).Scan(&existing)
-	if err == nil {
-		return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
-	}
-	if err = mapErr(err); !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return nil
-}
+ SELECT x.id FROM contacts x WHERE x.workspace_id = ? AND x.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?)
+ AND x.role = 'user' AND x.id <> ? AND x.merged_into IS NULL`
 
-// uniqueGuard is checkUnique as a condition on the write itself (NOT
-// EXISTS of a conflicting contact), so the usual write, which conflicts
-// with nothing, costs one statement; uniqueArgs are its arguments. A write
-// the guard stops runs checkUnique to name the conflict.
-const uniqueGuard = ` NOT EXISTS (SELECT 1 FROM contacts x WHERE x.workspace_id = ? AND x.external_id = ? AND x.id <> ? AND x.merged_into IS NULL)
- AND NOT EXISTS (SELECT 1 FROM contacts x WHERE x.workspace_id = ? AND x.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ? AND e.email = ?)
- AND x.role = 'user' AND x.id <> ? AND x.merged_into IS NULL)`
+// uniqueGuard makes the rules a condition of the write itself, so the usual
+// write, which conflicts with nothing, costs one statement; a write the
+// guard stopped asks guardStopped which contact it conflicts with.
+const uniqueGuard = ` NOT EXISTS (` + conflicts + `)`
 
 func uniqueArgs(c *contact.Contact) []any {
 	var email *string
@@ -201,11 +181,17 @@ func uniqueArgs(c *contact.Contact) []any {
 	return []any{c.WorkspaceID, c.ExternalID, c.ID, c.WorkspaceID, c.WorkspaceID, email, c.ID}
 }
 
-// guardStopped explains a guarded write that changed nothing: the conflict
-// checkUnique finds, else errRetry (the conflicting contact went away
-// between the two statements) or, for an update, notFound.
+// guardStopped explains a guarded write that changed nothing: a
+// *ConflictError naming the contact it conflicts with, else notFound
+// (errRetry when the conflicting contact went away between the two
+// statements, ErrNotFound or errRoleMoved for an update).
 func guardStopped(ctx context.Context, tx *Tx, c *contact.Contact, notFound error) error {
-	if err := checkUnique(ctx, tx, c); err != nil {
+	var existing string
+	err := tx.QueryRow(ctx, conflicts+` LIMIT 1`, uniqueArgs(c)...).Scan(&existing)
+	if err == nil {
+		return &ConflictError{ExistingID: existing, Message: "A contact matching those details already exists with id=" + existing}
+	}
+	if err = mapErr(err); !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	return notFound

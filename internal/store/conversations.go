@@ -79,61 +79,6 @@ func ratingText(r *conversation.Rating) *string {
 // inList returns "?, ?, …" for n arguments.
 func inList(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-// loadRelated fills the participants, tags and teammates of cs (one
-// workspace) with one query each.
-func (s *Conversations) loadRelated(ctx context.Context, r Runner, workspaceID string, cs []*conversation.Conversation) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*conversation.Conversation, len(cs))
-	args := []any{workspaceID}
-	for _, c := range cs {
-		byID[c.ID] = c
-		c.Contacts, c.Tags, c.Teammates = []conversation.ContactRef{}, []conversation.Tag{}, []int64{}
-		args = append(args, c.ID)
-	}
-	// One round trip for the three relations (kind: c contact, t tag,
-	// a admin who wrote), each in its own order.
-	in := inList(len(cs))
-	rows, err := r.Query(ctx, `SELECT 'c', cc.conversation_id, cc.contact_id, c.external_id, cc.position, NULL, NULL FROM conversation_contacts cc
- LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id
- WHERE cc.workspace_id = ? AND cc.conversation_id IN (`+in+`)
- UNION ALL
- SELECT 't', ct.conversation_id, t.name, NULL, ct.applied_at, ct.tag_id, ct.applied_by FROM conversation_tags ct
- JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id
- WHERE ct.workspace_id = ? AND ct.conversation_id IN (`+in+`)
- UNION ALL
- SELECT 'a', conversation_id, author_id, NULL, min(id), NULL, NULL FROM conversation_parts
- WHERE workspace_id = ? AND conversation_id IN (`+in+`) AND author_type = 'admin'
- GROUP BY conversation_id, author_id
- ORDER BY 1, 2, 5, 6`, slices.Concat(args, args, args)...)
-	if err != nil {
-		return err
-	}
-	return eachRow(rows, func() error {
-		var kind, text string
-		var id, key int64
-		var ext *string
-		var tagID, appliedBy *int64
-		if err := rows.Scan(&kind, &id, &text, &ext, &key, &tagID, &appliedBy); err != nil {
-			return err
-		}
-		c := byID[id]
-		switch kind {
-		case "c":
-			c.Contacts = append(c.Contacts, conversation.ContactRef{ID: text, ExternalID: ext})
-		case "t":
-			c.Tags = append(c.Tags, conversation.Tag{ID: *tagID, Name: text, AppliedAt: key, AppliedBy: appliedBy})
-		case "a":
-			var n int64
-			if _, err := fmt.Sscan(text, &n); err == nil {
-				c.Teammates = append(c.Teammates, n)
-			}
-		}
-		return nil
-	})
-}
-
 // eachRow calls fn for every row and closes rows.
 func eachRow(rows interface {
 	Next() bool
@@ -204,31 +149,30 @@ func (s *Conversations) loadParts(ctx context.Context, r Runner, c *conversation
 func (s *Conversations) getIn(ctx context.Context, r Runner, workspaceID string, id int64, lock bool) (*conversation.Conversation, error) {
 	// The row and its participants, tags and teammates in one query (JSON
 	// arrays): every change loads it inside the single committer, where a
-	// round trip holds up the whole batch.
+	// round trip holds up the whole batch; lists and searches select the
+	// same columns.
 	q := `SELECT ` + convCols + `, ` + relatedJSON[r.Dialect()] + ` FROM conversations cv WHERE cv.workspace_id = ? AND cv.id = ?`
 	if lock && r.Dialect() == query.Postgres {
 		q += ` FOR UPDATE OF cv`
 	}
+	return scanWithRelated(r.QueryRow(ctx, q, workspaceID, id))
+}
+
+// scanWithRelated scans a row selected with convCols, relatedJSON and then
+// any extra columns.
+func scanWithRelated(row interface{ Scan(...any) error }, extra ...any) (*conversation.Conversation, error) {
 	var contacts, tags, teammates []byte
-	c, err := scanConversation(withExtra{r.QueryRow(ctx, q, workspaceID, id), []any{&contacts, &tags, &teammates}})
+	c, err := scanConversation(scanExtra{row, append([]any{&contacts, &tags, &teammates}, extra...)})
 	if err != nil {
 		return nil, err
 	}
 	return c, decodeRelated(c, contacts, tags, teammates)
 }
 
-// withExtra scans a row's extra trailing columns after the ones asked for.
-type withExtra struct {
-	row   interface{ Scan(...any) error }
-	extra []any
-}
-
-func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
-
 // relatedJSON selects, per dialect, a conversation's (alias cv)
 // participants [[id, external_id]] in joining order, tags [[id, name,
 // applied_at, applied_by]] in applying order, and the admins who wrote
-// ["id"] in order of their first part — what loadRelated reads for many.
+// ["id"] in order of their first part.
 var relatedJSON = [2]string{
 	query.SQLite: `(SELECT json_group_array(json_array(x.contact_id, x.external_id)) FROM (SELECT cc.contact_id, c.external_id FROM conversation_contacts cc
  LEFT JOIN contacts c ON c.workspace_id = cc.workspace_id AND c.id = cc.contact_id WHERE cc.workspace_id = cv.workspace_id AND cc.conversation_id = cv.id ORDER BY cc.position) x),
@@ -290,19 +234,19 @@ func (s *Conversations) List(ctx context.Context, workspaceID string, before int
 	if err := r.QueryRow(ctx, `SELECT count(*) FROM conversations WHERE workspace_id = ?`, workspaceID).Scan(&total); err != nil {
 		return nil, 0, mapErr(err)
 	}
-	q := `SELECT ` + convCols + ` FROM conversations WHERE workspace_id = ?`
+	q := `SELECT ` + convCols + `, ` + relatedJSON[r.Dialect()] + ` FROM conversations cv WHERE cv.workspace_id = ?`
 	args := []any{workspaceID}
 	if before > 0 {
-		q += ` AND id < ?`
+		q += ` AND cv.id < ?`
 		args = append(args, before)
 	}
-	rows, err := r.Query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	rows, err := r.Query(ctx, q+` ORDER BY cv.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	var out []*conversation.Conversation
 	err = eachRow(rows, func() error {
-		c, err := scanConversation(rows)
+		c, err := scanWithRelated(rows)
 		if err == nil {
 			out = append(out, c)
 		}
@@ -311,7 +255,7 @@ func (s *Conversations) List(ctx context.Context, workspaceID string, before int
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, total, s.loadRelated(ctx, r, workspaceID, out)
+	return out, total, nil
 }
 
 // LastForContact returns the id of the conversation of a contact updated

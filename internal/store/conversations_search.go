@@ -45,7 +45,7 @@ func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + convCols + `, ` + sort.Field.Expr[d] + ` FROM conversations cv WHERE ` + base + cond + order
+	q := `SELECT ` + convCols + `, ` + relatedJSON[d] + `, ` + sort.Field.Expr[d] + ` FROM conversations cv WHERE ` + base + cond + order
 	pageArgs := append(slices.Clip(args), condArgs...)
 	rows, err := r.Query(ctx, q+` LIMIT ?`, append(pageArgs, limit)...)
 	if err != nil {
@@ -53,7 +53,7 @@ func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query
 	}
 	err = eachRow(rows, func() error {
 		var key any
-		c, err := scanConversation(scanExtra{rows, []any{&key}})
+		c, err := scanWithRelated(rows, &key)
 		if err != nil {
 			return err
 		}
@@ -67,5 +67,5 @@ func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query
 	if err != nil {
 		return nil, err
 	}
-	return res, s.loadRelated(ctx, r, workspaceID, res.Conversations)
+	return res, nil
 }

@@ -404,9 +404,9 @@ func TestUpdateWithStaleRole(t *testing.T) {
 	})
 }
 
-// TestConversationRelationsOneWayOrAnother: a conversation loaded alone
-// (row and relations in one query, JSON) and in a list (one UNION query for
-// many) has the same participants, tags and teammates, in the same order.
+// TestConversationRelationsOneWayOrAnother: a conversation's participants,
+// tags and teammates (selected with its row as JSON arrays) come back in
+// the order they were made, the same loaded alone and in a list.
 func TestConversationRelationsOneWayOrAnother(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

@@ -31,20 +31,7 @@ func NewWebSessions(db *DB) *WebSessions { return &WebSessions{db: db} }
 // AdminsByEmail finds the teammates with this email (case-insensitive) in
 // every workspace, oldest first.
 func (s *WebSessions) AdminsByEmail(ctx context.Context, email string) ([]*workspace.Admin, error) {
-	rows, err := s.db.Read().Query(ctx, `SELECT `+adminCols+` FROM admins WHERE LOWER(email) = ? ORDER BY id`, strings.ToLower(strings.TrimSpace(email)))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*workspace.Admin
-	for rows.Next() {
-		a, err := scanAdmin(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	return queryAdmins(ctx, s.db.Read(), `WHERE LOWER(email) = ? ORDER BY id`, strings.ToLower(strings.TrimSpace(email)))
 }
 
 // Create stores a new session, removing expired ones on the way.

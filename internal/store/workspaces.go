@@ -120,7 +120,12 @@ func (s *Workspaces) Owner(ctx context.Context, workspaceID string) (*workspace.
 
 // Admins implements workspace.Store.
 func (s *Workspaces) Admins(ctx context.Context, workspaceID string) ([]*workspace.Admin, error) {
-	rows, err := s.db.Read().Query(ctx, `SELECT `+adminCols+` FROM admins WHERE workspace_id = ? ORDER BY id`, workspaceID)
+	return queryAdmins(ctx, s.db.Read(), `WHERE workspace_id = ? ORDER BY id`, workspaceID)
+}
+
+// queryAdmins lists the admins a WHERE … ORDER BY clause selects.
+func queryAdmins(ctx context.Context, r *Reader, where string, args ...any) ([]*workspace.Admin, error) {
+	rows, err := r.Query(ctx, `SELECT `+adminCols+` FROM admins `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/testkit"
 	"github.com/parleyhq/parley/internal/workspace"
 )
 
@@ -25,26 +26,9 @@ import (
 // first-start password, sees the inbox shell and settings, signs out; an
 // agent signs in, has no Settings link and is refused settings by URL.
 func TestWebAppInBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testkit.Chromium(t)
 	t.Run("sqlite", func(t *testing.T) { browserScenario(t, chromium, "") })
 	t.Run("postgres", func(t *testing.T) { browserScenario(t, chromium, testdb.FreshPostgres(t)) })
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("PARLEY_TEST_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (apt-get install chromium, or set PARLEY_TEST_CHROMIUM) but CI=true: the browser test must run")
-	}
-	t.Skip("no Chromium: apt-get install chromium, or set PARLEY_TEST_CHROMIUM")
-	return ""
 }
 
 // serveParley starts a whole Parley whose owner has ownerPassword and adds

@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/testkit"
 	"github.com/parleyhq/parley/internal/workspace"
 )
 
@@ -21,7 +22,7 @@ import (
 // reload (the page's socket); the owner opens it, replies through the
 // composer, and the reply is in the API's conversation.
 func TestInboxInBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testkit.Chromium(t)
 	t.Run("sqlite", func(t *testing.T) { inboxBrowserScenario(t, chromium, "") })
 	t.Run("postgres", func(t *testing.T) { inboxBrowserScenario(t, chromium, testdb.FreshPostgres(t)) })
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/config"
 	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/testkit"
 )
 
 // The Messenger in a real headless Chromium, on a page of another origin
@@ -36,26 +37,9 @@ import (
 // back while both sides keep writing, and the page reloads. Nothing may be
 // lost or shown twice, in the browser or in the API.
 func TestMessengerInBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testkit.Chromium(t)
 	t.Run("sqlite", func(t *testing.T) { messengerScenario(t, chromium, "") })
 	t.Run("postgres", func(t *testing.T) { messengerScenario(t, chromium, testdb.FreshPostgres(t)) })
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("PARLEY_TEST_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Chromium found (apt-get install chromium, or set PARLEY_TEST_CHROMIUM) but CI=true: the browser test must run")
-	}
-	t.Skip("no Chromium: apt-get install chromium, or set PARLEY_TEST_CHROMIUM")
-	return ""
 }
 
 // parley runs a whole Parley (app.Serve, as `parley serve` does) and

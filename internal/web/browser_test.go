@@ -107,6 +107,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	signin("owner@parley.test", pw+"x")
 	waitFor("the sign-in error", `document.querySelector('[role=alert]')?.textContent.includes('do not match') ?? false`)
 	shot("signin-error")
+	c.a11y("the sign-in page")
 
 	// The owner, with the password of the first start.
 	signin("owner@parley.test", pw)
@@ -115,9 +116,11 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 		t.Fatalf("owner's navigation: %q", nav)
 	}
 	shot("inbox")
+	c.a11y("the inbox")
 	do(chromedp.Click(chromedp.CSS(`nav a[href="/app/settings"]`)))
 	waitFor("settings", `location.pathname === '/app/settings' && document.body.innerText.includes('agent@parley.test')`)
 	shot("settings")
+	c.a11y("settings")
 	do(chromedp.Click(chromedp.CSS("#signout")))
 	waitFor("the sign-in page after sign out", `location.pathname === '/signin' && !!document.querySelector('#email')`)
 	do(chromedp.Navigate(base + "/app/inbox"))
@@ -199,6 +202,19 @@ func (c *chrome) eval(expr string) string {
 		c.t.Fatal(err)
 	}
 	return v
+}
+
+// a11y fails the test with every accessibility problem of the open page
+// (testkit.A11y: labels, Tab reaches every control, visible focus).
+func (c *chrome) a11y(page string) {
+	c.t.Helper()
+	probs, err := testkit.A11y(c.ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if len(probs) > 0 {
+		c.t.Errorf("accessibility of %s:\n  %s", page, strings.Join(probs, "\n  "))
+	}
 }
 
 // shot saves a screenshot to test-artifacts/web-NAME-DB.png.

@@ -24,15 +24,38 @@ type ConversationPage struct {
 // — after the keyset position (nil: from the start), without parts, and
 // the number of all matches. A sort on cv.id orders by the id alone.
 func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (*ConversationPage, error) {
+	n, err := s.Count(ctx, workspaceID, f)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Page(ctx, workspaceID, f, sort, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	res.Total = n
+	return res, nil
+}
+
+// Count returns how many conversations of the workspace match f.
+func (s *Conversations) Count(ctx context.Context, workspaceID string, f *query.Filter) (int, error) {
+	r := s.db.Read()
+	where, args := f.SQL(r.Dialect())
+	var n int
+	if err := r.QueryRow(ctx, `SELECT count(*) FROM conversations cv WHERE cv.workspace_id = ? AND `+where, append([]any{workspaceID}, args...)...).Scan(&n); err != nil {
+		return 0, mapErr(err)
+	}
+	return n, nil
+}
+
+// Page is Search without the count (Total stays 0), for a caller that
+// knows it already.
+func (s *Conversations) Page(ctx context.Context, workspaceID string, f *query.Filter, sort SearchSort, after *Keyset, limit int) (*ConversationPage, error) {
 	r := s.db.Read()
 	d := r.Dialect()
 	where, fargs := f.SQL(d)
 	base := `cv.workspace_id = ? AND ` + where
 	args := append([]any{workspaceID}, fargs...)
 	res := &ConversationPage{}
-	if err := r.QueryRow(ctx, `SELECT count(*) FROM conversations cv WHERE `+base, args...).Scan(&res.Total); err != nil {
-		return nil, mapErr(err)
-	}
 	var id any
 	if after != nil {
 		n, err := strconv.ParseInt(after.ID, 10, 64)
@@ -45,9 +68,16 @@ func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + convCols + `, ` + relatedJSON[d] + `, ` + sort.Field.Expr[d] + ` FROM conversations cv WHERE ` + base + cond + order
+	if limit <= 0 {
+		return res, nil
+	}
+	// The page's ids first, in order, from the indexes alone; then their
+	// rows and relations, so the relations of the conversations that are
+	// not on the page are never read (or sorted).
+	q := `SELECT ` + convCols + `, ` + relatedJSON[d] + `, ` + sort.Field.Expr[d] + ` FROM (SELECT cv.id AS pid FROM conversations cv WHERE ` +
+		base + cond + order + ` LIMIT ?) pg JOIN conversations cv ON cv.workspace_id = ? AND cv.id = pg.pid` + order
 	pageArgs := append(slices.Clip(args), condArgs...)
-	rows, err := r.Query(ctx, q+` LIMIT ?`, append(pageArgs, limit)...)
+	rows, err := r.Query(ctx, q, append(pageArgs, limit, workspaceID)...)
 	if err != nil {
 		return nil, err
 	}
@@ -68,4 +98,33 @@ func (s *Conversations) Search(ctx context.Context, workspaceID string, f *query
 		return nil, err
 	}
 	return res, nil
+}
+
+// InboxCount is how many conversations of a workspace are in one state
+// with one teammate and one team assigned (0: nobody).
+type InboxCount struct {
+	State           string
+	AdminID, TeamID int64
+	N               int
+}
+
+// InboxCounts returns the workspace's conversation counts by state,
+// teammate and team, kept by triggers in the same transaction as every
+// change (migration 0019), so the inbox's view counts are sums of a few
+// rows rather than counts over every conversation.
+func (s *Conversations) InboxCounts(ctx context.Context, workspaceID string) ([]InboxCount, error) {
+	rows, err := s.db.Read().Query(ctx, `SELECT state, admin_id, team_id, n FROM conversation_counts WHERE workspace_id = ? AND n <> 0`, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	var out []InboxCount
+	err = eachRow(rows, func() error {
+		var c InboxCount
+		if err := rows.Scan(&c.State, &c.AdminID, &c.TeamID, &c.N); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
 }

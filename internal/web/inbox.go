@@ -73,6 +73,9 @@ type inboxView struct {
 	Name   string
 	Count  int
 	filter string // JSON filter beside the state; "" for the placeholder
+	// match, when set, says which of the workspace's kept counts
+	// (store.InboxCounts) the view sums, so counting reads no conversation.
+	match func(c store.InboxCount) bool
 }
 
 type inboxRow struct {
@@ -116,15 +119,19 @@ func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Tea
 	}
 	me := strconv.FormatInt(v.admin.ID, 10)
 	views := []inboxView{
-		{Key: "mine", Name: "Your inbox", filter: `{"field":"admin_assignee_id","operator":"=","value":` + me + `}`},
+		{Key: "mine", Name: "Your inbox", filter: `{"field":"admin_assignee_id","operator":"=","value":` + me + `}`,
+			match: func(c store.InboxCount) bool { return c.AdminID == v.admin.ID }},
 		{Key: "mentions", Name: "Mentions"},
-		{Key: "unassigned", Name: "Unassigned", filter: `{"operator":"AND","value":[{"field":"admin_assignee_id","operator":"=","value":null},{"field":"team_assignee_id","operator":"=","value":null}]}`},
-		{Key: "all", Name: "All", filter: `{"field":"id","operator":"!=","value":"0"}`},
+		{Key: "unassigned", Name: "Unassigned", filter: `{"operator":"AND","value":[{"field":"admin_assignee_id","operator":"=","value":null},{"field":"team_assignee_id","operator":"=","value":null}]}`,
+			match: func(c store.InboxCount) bool { return c.AdminID == 0 && c.TeamID == 0 }},
+		{Key: "all", Name: "All", filter: `{"field":"id","operator":"!=","value":"0"}`,
+			match: func(store.InboxCount) bool { return true }},
 	}
 	for _, t := range teams {
 		id := strconv.FormatInt(t.ID, 10)
 		views = append(views, inboxView{Key: "team:" + id, Name: t.Name,
-			filter: `{"operator":"AND","value":[{"field":"team_assignee_id","operator":"=","value":` + id + `},{"field":"admin_assignee_id","operator":"=","value":null}]}`})
+			filter: `{"operator":"AND","value":[{"field":"team_assignee_id","operator":"=","value":` + id + `},{"field":"admin_assignee_id","operator":"=","value":null}]}`,
+			match:  func(c store.InboxCount) bool { return c.TeamID == t.ID && c.AdminID == 0 }})
 	}
 	return views, teams, nil
 }
@@ -151,18 +158,26 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 		return err
 	}
 	schema := conversation.NewSchema(v.ws.Location(), nil, true)
+	counts, err := s.convs.InboxCounts(r.Context(), v.ws.ID)
+	if err != nil {
+		return err
+	}
 	var cur *inboxView
 	for i := range views {
-		if views[i].filter != "" {
+		if m := views[i].match; m != nil {
+			for _, c := range counts {
+				if c.State == d.State && m(c) {
+					views[i].Count += c.N
+				}
+			}
+		} else if views[i].filter != "" {
 			f, err := viewFilter(views[i], d.State, schema)
 			if err != nil {
 				return err
 			}
-			page, err := s.convs.Search(r.Context(), v.ws.ID, f, store.SearchSort{Field: priorityRank}, nil, 0)
-			if err != nil {
+			if views[i].Count, err = s.convs.Count(r.Context(), v.ws.ID, f); err != nil {
 				return err
 			}
-			views[i].Count = page.Total
 		}
 		if views[i].Key == d.View {
 			cur = &views[i]
@@ -200,14 +215,15 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if err != nil {
 		return err
 	}
-	page, err := s.convs.Search(r.Context(), v.ws.ID, f, sort, after, inboxPerPage+1)
+	// The view's count is the page's total: the list only reads its page.
+	page, err := s.convs.Page(r.Context(), v.ws.ID, f, sort, after, inboxPerPage+1)
 	var kve *store.KeyValueError
 	if errors.As(err, &kve) {
 		return pageErr(http.StatusBadRequest, "Bad page", "This page link is not valid. Go back to the first page.")
 	} else if err != nil {
 		return err
 	}
-	d.Total = page.Total
+	d.Total = cur.Count
 	names, err := s.adminNames(r, v)
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ var scenarios = []string{"get-contact", "create-contact", "update-contact", "sea
 type call struct {
 	method, path string
 	body         []byte
+	cookie       string // a web app session instead of the API token
 }
 
 // scenario builds the request a worker sends next.
@@ -185,6 +186,9 @@ func runLoad(ctx context.Context, c *client, scen scenario, conc int, warmup, du
 				u.Path, u.RawQuery, _ = strings.Cut(base.Path+cl.path, "?")
 				req := &http.Request{Method: cl.method, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 					Header: http.Header{"Authorization": auth, "Intercom-Version": version, "Accept": accept}}
+				if cl.cookie != "" {
+					req.Header = http.Header{"Cookie": {cl.cookie}}
+				}
 				if cl.body != nil {
 					req.Header["Content-Type"] = ctype
 					req.Body = io.NopCloser(bytes.NewReader(cl.body))

@@ -14,6 +14,9 @@
 //	parley-bench ws-latency --target teammate|echo --url U --rate 1000 --duration 20s
 //	parley-bench ws-echo    --addr 127.0.0.1:9091
 //	parley-bench ws-report  --dir RESULTS
+//	parley-bench seed-conversations --url U --token T --count 100000
+//	parley-bench web-load   --url U --email E --password P --path /app/inbox [--path …]
+//	parley-bench web-js     --url U --email E --password P --path /app/inbox
 //
 // Every command refuses URLs other than loopback ones: the benchmark only
 // ever targets this machine.
@@ -49,6 +52,9 @@ Commands:
   ws-latency  messages at a fixed rate, received on sockets: delivery latency p50/p95/p99/max
   ws-echo     the minimal echo/broadcast WebSocket server (bench/echo), the socket ceiling
   ws-report   render the results of bench/ws.sh as a Markdown table
+  seed-conversations  create conversations from sampled contacts (some assigned, some closed)
+  web-load    sign into the web app and load pages: requests/s, latency p50/p95/p99, and a ceiling
+  web-js      the JavaScript a web app page ships (bytes, gzipped)
   port     print a free TCP port on 127.0.0.1 (for scripts)
   wait     wait until a Parley answers GET /healthz (for scripts)
 
@@ -97,6 +103,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdWSEcho(ctx, rest, stdout)
 	case "ws-report":
 		return cmdWSReport(rest, stdout)
+	case "seed-conversations":
+		return cmdSeedConversations(ctx, rest, stdout)
+	case "web-load":
+		return cmdWebLoad(ctx, rest, stdout)
+	case "web-js":
+		return cmdWebJS(ctx, rest, stdout)
 	case "port":
 		return cmdPort(stdout)
 	case "wait":

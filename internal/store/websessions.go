@@ -107,19 +107,26 @@ func (s *WebSessions) SetAdminName(ctx context.Context, workspaceID string, admi
 		if _, err := tx.Exec(ctx, `UPDATE admins SET name = ? WHERE workspace_id = ? AND id = ?`, name, workspaceID, adminID); err != nil {
 			return err
 		}
-		a, err = scanAdmin(tx.QueryRow(ctx, `SELECT `+adminCols+` FROM admins WHERE workspace_id = ? AND id = ?`, workspaceID, adminID))
-		if err != nil {
-			return err
-		}
-		teams, err := adminTeamIDs(ctx, tx, workspaceID, adminID)
-		if err != nil {
-			return err
-		}
-		_, err = eventlog.Append(ctx, tx, workspaceID, "admin.updated", team.Admin(a, teams[adminID]))
+		a, err = adminUpdatedIn(ctx, tx, workspaceID, adminID)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotFound
 	}
+	return a, err
+}
+
+// adminUpdatedIn reads a teammate changed in tx and appends admin.updated
+// with it.
+func adminUpdatedIn(ctx context.Context, tx *Tx, workspaceID string, adminID int64) (*workspace.Admin, error) {
+	a, err := scanAdmin(tx.QueryRow(ctx, `SELECT `+adminCols+` FROM admins WHERE workspace_id = ? AND id = ?`, workspaceID, adminID))
+	if err != nil {
+		return nil, err
+	}
+	teams, err := adminTeamIDs(ctx, tx, workspaceID, adminID)
+	if err != nil {
+		return nil, err
+	}
+	_, err = eventlog.Append(ctx, tx, workspaceID, "admin.updated", team.Admin(a, teams[adminID]))
 	return a, err
 }

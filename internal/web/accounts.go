@@ -104,16 +104,7 @@ func checkPassword(pw, confirm string) string {
 
 // link is the absolute URL of path: PARLEY_PUBLIC_URL, else the request's
 // own host.
-func (a *accounts) link(r *http.Request, path string) string {
-	if a.s.opts.PublicURL != "" {
-		return strings.TrimRight(a.s.opts.PublicURL, "/") + path
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + path
-}
+func (a *accounts) link(r *http.Request, path string) string { return a.s.link(r, path) }
 
 // send emails a plain-text message; an error when there is no SMTP server
 // or it refused.

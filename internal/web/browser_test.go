@@ -150,6 +150,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/profile"))
 	waitFor("the profile at 375 px", `location.pathname === '/app/profile' && document.documentElement.scrollWidth <= 375`)
 	shot("profile-375")
+	c.a11y("the profile at 375 px")
 }
 
 // chrome is one headless Chromium tab of a browser test.

@@ -130,6 +130,12 @@ func (b *browser) do(method, path string, form url.Values) page {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return b.send(req)
+}
+
+// send sends req with the browser's cookies and reads the answer.
+func (b *browser) send(req *http.Request) page {
+	b.e.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.e.t.Fatal(err)

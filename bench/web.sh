@@ -20,6 +20,10 @@
 # DATABASES, PG_ADMIN_URL, RESULTS, KEEP_DATA (as run.sh), CONTACT_PATHS
 # (space-separated contacts list URLs to measure; default: filtered by
 # custom_attributes.plan and by seats).
+# REUSE=1 keeps the seeded data in /tmp/parley-web-bench-sqlite and the
+# database parley_webbench and seeds only when they are missing, so the
+# (slow) seeding can run once, ahead of measurements on an idle machine;
+# SEED_ONLY=1 stops after seeding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,8 +46,10 @@ BIN=$RESULTS/bin
 build_bins "$BIN"
 
 SERVER_PID= PG_DB= DATA_DIR=
+REUSE=${REUSE:-}
 cleanup() {
   stop_pid "$SERVER_PID"; SERVER_PID=
+  [ -z "$REUSE" ] || { PG_DB=; DATA_DIR=; }
   if [ -n "$PG_DB" ] && [ -z "$KEEP_DATA" ]; then psql "$PG_ADMIN_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null || true; fi
   if [ -n "$DATA_DIR" ] && [ -z "$KEEP_DATA" ]; then rm -rf "$DATA_DIR"; fi
 }
@@ -56,7 +62,12 @@ run_db() {
   mkdir -p "$dir"
   local port; port=$("$PB" port)
   local base=http://127.0.0.1:$port
-  DATA_DIR=$(mktemp -d /tmp/parley-web-bench-data.XXXXXX)
+  if [ -n "${REUSE:-}" ]; then
+    DATA_DIR=/tmp/parley-web-bench-$db; mkdir -p "$DATA_DIR"
+  else
+    DATA_DIR=$(mktemp -d /tmp/parley-web-bench-data.XXXXXX)
+  fi
+  local marker=/tmp/parley-web-bench-$db.seeded
   log "$db: starting Parley on $base"
   PARLEY_ADDR=127.0.0.1:$port PARLEY_DATA_DIR=$DATA_DIR PARLEY_DATABASE_URL=$url \
     PARLEY_BOOTSTRAP_TOKEN=$PARLEY_BENCH_TOKEN PARLEY_ADMIN_EMAIL=owner@bench.test PARLEY_ADMIN_PASSWORD=$PASSWORD \
@@ -65,6 +76,9 @@ run_db() {
   SERVER_PID=$!
   "$PB" wait --url "$base" --pid "$SERVER_PID" --timeout 60s || { tail -n 30 "$dir/server.log" >&2; return 1; }
 
+  if [ -n "${REUSE:-}" ] && [ -f "$marker" ]; then
+    log "$db: reusing the seeded data ($(cat "$marker"))"
+  else
   log "$db: seeding $N contacts"
   timeout 3600 "$PB" seed --url "$base" --contacts "$N" --companies 100 --tags 20 --tag-fraction 0.001 --company-fraction 0.001 \
     --out "$dir/seed.json" | tee "$dir/seed.txt"
@@ -74,6 +88,10 @@ run_db() {
     log "$db: VACUUM (ANALYZE) after seeding"
     timeout 900 psql "$url" -qX -c 'VACUUM (ANALYZE)' || echo "web.sh: VACUUM failed" >&2
   fi
+  [ -z "${REUSE:-}" ] || { echo "$N contacts, $CONVERSATIONS conversations, seeded $(date -u '+%F %H:%M')" >"$marker"; cp "$dir/seed.txt" "$marker.txt"; }
+  fi
+  [ -z "${REUSE:-}" ] || cp "$marker.txt" "$dir/seed.txt"
+  if [ -n "${SEED_ONLY:-}" ]; then stop_pid "$SERVER_PID"; SERVER_PID=; DATA_DIR=; return 0; fi
   local auth=(--url "$base" --email owner@bench.test --password "$PASSWORD")
   local common=(--concurrency "$WEB_CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP")
 
@@ -95,7 +113,7 @@ run_db() {
   "$PB" rss --pid "$SERVER_PID" --settle 1s --out "$dir/rss.json" | tee -a "$dir/web.txt" || true
 
   stop_pid "$SERVER_PID"; SERVER_PID=
-  [ -n "$KEEP_DATA" ] || rm -rf "$DATA_DIR"
+  [ -n "$KEEP_DATA$REUSE" ] || rm -rf "$DATA_DIR"
   DATA_DIR=
 }
 
@@ -103,6 +121,13 @@ for db in $DATABASES; do
   case "$db" in
     sqlite) run_db sqlite "" ;;
     postgres)
+      if [ -n "${REUSE:-}" ]; then
+        PG_DB=parley_webbench
+        [ -f /tmp/parley-web-bench-postgres.seeded ] || { psql "$PG_ADMIN_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null; psql "$PG_ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB" >/dev/null; }
+        run_db postgres "${PG_ADMIN_URL%/*}/$PG_DB?sslmode=disable"
+        PG_DB=
+        continue
+      fi
       PG_DB=parley_webbench_$$_$RANDOM
       psql "$PG_ADMIN_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB" >/dev/null
       run_db postgres "${PG_ADMIN_URL%/*}/$PG_DB?sslmode=disable"
@@ -112,6 +137,7 @@ for db in $DATABASES; do
   esac
 done
 
+[ -z "${SEED_ONLY:-}" ] || exit 0
 {
   echo "Web app, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), $N contacts, $CONVERSATIONS conversations, $WEB_CONCURRENCY clients, $WARMUP + $DURATION per figure"
   echo

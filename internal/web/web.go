@@ -119,7 +119,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		_, _ = w.Write(css)
 	}))
 	mux.Handle("GET /app/{$}", http.RedirectHandler("/app/inbox", http.StatusSeeOther))
-	s.inboxRoutes(mux) // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
+	s.inboxRoutes(mux)  // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
 	s.filterRoutes(mux) // the filter builder, /app/segments, /app/settings/assignment-rules (filter.go)
 	mux.Handle("GET /app/contacts", s.page(nil, s.simple("contacts", "Contacts")))
 	mux.Handle("GET /app/profile", s.page(nil, s.profilePage))

@@ -119,14 +119,15 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		_, _ = w.Write(css)
 	}))
 	mux.Handle("GET /app/{$}", http.RedirectHandler("/app/inbox", http.StatusSeeOther))
-	s.inboxRoutes(mux)  // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
-	s.filterRoutes(mux) // the filter builder, /app/segments, /app/settings/assignment-rules (filter.go)
+	s.inboxRoutes(mux) // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
 	mux.Handle("GET /app/contacts", s.page(nil, s.simple("contacts", "Contacts")))
 	mux.Handle("GET /app/profile", s.page(nil, s.profilePage))
 	mux.Handle("POST /app/profile", s.page(nil, s.saveProfile))
 	mux.Handle("GET /app/settings", s.page(managers, s.settingsPage))
 	mux.Handle("POST /app/settings/tokens/{id}/revoke", s.page(managers, s.revokeToken))
 	s.accountRoutes(mux) // invitations, password reset, token creation (accounts.go)
+	// The filter builder, /app/segments, /app/settings/assignment-rules (filter.go).
+	s.filterRoutes(mux)
 	mux.Handle("/app/", s.page(nil, func(w http.ResponseWriter, r *http.Request, v *visit) error {
 		return pageErr(http.StatusNotFound, "Page not found", "There is no page at this address.")
 	}))

@@ -75,7 +75,9 @@ type filterField struct {
 	Type string `json:"type"`
 	// Kind is the query kind, so that option values are sent as numbers
 	// for integer fields.
-	Kind      string         `json:"kind"`
+	Kind string `json:"kind"`
+	// Operators are the filter language's operators the field takes, plus
+	// "=null" and "!=null": = and != with the value null.
 	Operators []string       `json:"operators"`
 	Options   []filterOption `json:"options,omitempty"`
 	// Zone is the workspace time zone dates are read in (date and
@@ -228,6 +230,9 @@ func (s *Server) filterFields(ctx context.Context, v *visit, model string) ([]fi
 		case f.Kind == query.Date || f.Kind == query.DateTime:
 			ff.Zone = zone
 		}
+		if !f.Segment {
+			ff.Operators = withNull(ff.Operators)
+		}
 		list = append(list, ff)
 	}
 	attrs, err := store.NewAttributes(s.db).Custom(ctx, wsID, "", false)
@@ -333,6 +338,18 @@ func (s *Server) filterFields(ctx context.Context, v *visit, model string) ([]fi
 		}
 	}
 	return list, nil
+}
+
+// withNull adds the builder's "is unknown" (=null: = with value null) and
+// "has any value" (!=null) where the field takes = and !=.
+func withNull(ops []string) []string {
+	out := append([]string(nil), ops...)
+	for _, op := range ops {
+		if op == "=" || op == "!=" {
+			out = append(out, op+"null")
+		}
+	}
+	return out
 }
 
 func attrLabel(a *attribute.Attribute) string {

@@ -110,11 +110,7 @@
   };
 
   Builder.prototype.field = function (name) {
-    return this.byName[name] || { field: name, label: name, type: 'string', kind: 'string', operators: ['=', '!=', 'IN', 'NIN', '~', '!~', '^', '$'] };
-  };
-
-  Builder.prototype.ops = function (f) {
-    return f.operators.concat(f.field === 'segment_id' ? [] : ['=null', '!=null']);
+    return this.byName[name] || { field: name, label: name, type: 'string', kind: 'string', operators: ['=', '!=', 'IN', 'NIN', '~', '!~', '^', '$', '=null', '!=null'] };
   };
 
   // write puts the tree into the textarea as the filter language.
@@ -211,7 +207,7 @@
     var fieldSel = el('select', { id: fid, 'aria-label': 'Field of condition ' + n, onchange: function () {
       var nf = self.field(this.value);
       c.field = nf.field;
-      if (self.ops(nf).indexOf(c.op) < 0) c.op = nf.operators[0];
+      if (nf.operators.indexOf(c.op) < 0) c.op = nf.operators[0];
       c.value = self.blank(nf, c.op);
       self.changed(fid);
     } });
@@ -228,7 +224,7 @@
       if (!!MULTI[was] !== !!MULTI[c.op] || /null$/.test(was) || /null$/.test(c.op)) c.value = self.blank(f, c.op);
       self.changed(oid);
     } });
-    this.ops(f).forEach(function (op) {
+    f.operators.forEach(function (op) {
       opSel.appendChild(el('option', { value: op, selected: op === c.op, text: words[op] || WORDS[op] || op }));
     });
     var row = el('div', { 'class': 'fb-cond' }, [fieldSel, opSel, this.value(c, f, vid, n),

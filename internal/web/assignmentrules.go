@@ -67,8 +67,9 @@ func (t ruleTargets) name(rule *assign.Rule) string {
 }
 
 type ruleRow struct {
-	Rule   *assign.Rule
-	Target string
+	Rule      *assign.Rule
+	Target    string
+	Condition string // as the builder shows it
 }
 
 func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -80,9 +81,13 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if err != nil {
 		return err
 	}
+	fields, err := s.filterFields(r.Context(), v, modelRules)
+	if err != nil {
+		return err
+	}
 	rows := make([]ruleRow, len(rules))
 	for i, rule := range rules {
-		rows[i] = ruleRow{Rule: rule, Target: targets.name(rule)}
+		rows[i] = ruleRow{Rule: rule, Target: targets.name(rule), Condition: describeFilter(rule.Condition, fields)}
 	}
 	s.render(w, http.StatusOK, "assignmentrules", v.view("Assignment rules", "settings", rows))
 	return nil

@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"sort"
@@ -404,3 +405,94 @@ func (s *companySchema) Segment(string) ([]byte, error) {
 
 // Location implements query.Schema.
 func (s *companySchema) Location() *time.Location { return s.contacts.Location() }
+
+// opWords are the builder's words for the operators (filter.js has the
+// same).
+var opWords = map[string]string{
+	"=": "is", "!=": "is not", "IN": "is any of", "NIN": "is none of", "<": "less than", ">": "greater than",
+	"<=": "at most", ">=": "at least", "~": "contains", "!~": "does not contain", "^": "starts with", "$": "ends with",
+	"=null": "is unknown", "!=null": "has any value",
+}
+
+var dateWords = map[string]string{"=": "is on", "!=": "is not on", "<": "is before", ">": "is after", "<=": "is on or before", ">=": "is on or after"}
+
+// describeFilter renders a stored filter as the builder shows it, in one
+// line: `plan is "pro" and (Tag is vip or Tag is beta)`. Fields the
+// builder does not know show their name; a filter that is not JSON shows
+// as it is.
+func describeFilter(raw []byte, fields []filterField) string {
+	byName := map[string]filterField{}
+	for _, f := range fields {
+		byName[f.Field] = f
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(raw)
+	}
+	var walk func(v any, nested bool) string
+	walk = func(v any, nested bool) string {
+		obj, _ := v.(map[string]any)
+		op, _ := obj["operator"].(string)
+		if list, ok := obj["value"].([]any); ok && (op == "AND" || op == "OR") {
+			parts := make([]string, len(list))
+			for i, kid := range list {
+				parts[i] = walk(kid, true)
+			}
+			s := strings.Join(parts, " "+strings.ToLower(op)+" ")
+			if nested && len(list) > 1 {
+				s = "(" + s + ")"
+			}
+			return s
+		}
+		name, _ := obj["field"].(string)
+		f, ok := byName[name]
+		if !ok {
+			f = filterField{Field: name, Label: name}
+		}
+		val := obj["value"]
+		if val == nil {
+			return f.Label + " " + opWords[op+"null"]
+		}
+		words := opWords[op]
+		if w, ok := dateWords[op]; ok && (f.Type == "date" || f.Type == "datetime") {
+			words = w
+		}
+		vals, ok := val.([]any)
+		if !ok {
+			vals = []any{val}
+		}
+		shown := make([]string, len(vals))
+		for i, x := range vals {
+			shown[i] = describeValue(f, x)
+		}
+		return f.Label + " " + words + " " + strings.Join(shown, ", ")
+	}
+	return walk(v, false)
+}
+
+func describeValue(f filterField, v any) string {
+	text := fmt.Sprint(v)
+	for _, o := range f.Options {
+		if o.Value == text {
+			return o.Label
+		}
+	}
+	if n, ok := v.(json.Number); ok && (f.Type == "date" || f.Type == "datetime") {
+		if sec, err := n.Int64(); err == nil {
+			loc, err := time.LoadLocation(f.Zone)
+			if err != nil {
+				loc = time.UTC
+			}
+			if f.Type == "date" {
+				return time.Unix(sec, 0).In(loc).Format("2 Jan 2006")
+			}
+			return time.Unix(sec, 0).In(loc).Format("2 Jan 2006 15:04")
+		}
+	}
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return text
+}

@@ -290,6 +290,11 @@ func TestAssignmentRulePages(t *testing.T) {
 		if i, j := strings.Index(p.body, "Pricing"), strings.Index(p.body, "Everything else"); i < 0 || j < i {
 			t.Fatalf("list order: %s", p.body)
 		}
+		for _, s := range []string{"When Message text contains &#34;pricing&#34;", "When Channel has any value", "Team Sales", "Acme Agent"} {
+			if !strings.Contains(p.body, s) {
+				t.Fatalf("the list lacks %q: %s", s, p.body)
+			}
+		}
 
 		// Move the second rule up: it is tried first, and now assigns.
 		seq = e.head(e.ws.ID)

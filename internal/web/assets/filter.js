@@ -68,15 +68,25 @@
     this.ui = el('div', { 'class': 'fb', role: 'group', 'aria-label': 'Filter conditions' });
     this.msg = el('p', { 'class': 'fb-msg', role: 'status' });
     var label = this.root.querySelector('label[for="' + this.area.id + '"]');
-    var json = el('details', { 'class': 'fb-json' }, [el('summary', { text: 'Edit as JSON' })]);
+    var json = el('div', { 'class': 'fb-json', id: this.area.id + '-json', hidden: true });
     if (label) json.appendChild(label);
     json.appendChild(this.area);
+    this.toggle = el('button', { type: 'button', 'class': 'fb-toggle', 'aria-expanded': 'false', 'aria-controls': json.id, onclick: function () {
+      self.showJSON(json.hidden);
+    } }, [document.createTextNode('Edit as JSON')]);
+    this.json = json;
     this.root.insertBefore(this.ui, this.root.firstChild);
     this.root.insertBefore(this.msg, this.ui.nextSibling);
-    this.root.insertBefore(json, this.msg.nextSibling);
+    this.root.insertBefore(this.toggle, this.msg.nextSibling);
+    this.root.insertBefore(json, this.toggle.nextSibling);
     this.root.classList.add('fb-on');
     this.area.addEventListener('change', function () { self.load(); });
     this.load();
+  };
+
+  Builder.prototype.showJSON = function (open) {
+    this.json.hidden = !open;
+    this.toggle.setAttribute('aria-expanded', String(open));
   };
 
   // load reads the textarea into the tree; a filter the builder cannot
@@ -86,7 +96,7 @@
     if (text) {
       try { tree = this.read(JSON.parse(text), 0); } catch (e) {
         this.msg.textContent = 'This filter cannot be shown in the builder; edit it as JSON.';
-        this.area.closest('details').open = true;
+        this.showJSON(true);
         return;
       }
       if (!tree.items) tree = { op: 'AND', items: [tree] };
@@ -137,7 +147,7 @@
   };
 
   Builder.prototype.render = function (focusId) {
-    this.n = 0;
+    this.n = this.g = 0;
     this.ui.textContent = '';
     this.ui.appendChild(this.group(this.tree, null, 0));
     var f = focusId && document.getElementById(focusId);
@@ -147,7 +157,7 @@
   Builder.prototype.id = function (what) { return this.area.id + '-fb-' + what + '-' + this.n; };
 
   Builder.prototype.group = function (g, parent, depth) {
-    var self = this, gi = ++this.n, opId = this.id('match');
+    var self = this, gi = depth ? ++this.g : 0, opId = (++this.n, this.id('match'));
     var head = el('div', { 'class': 'fb-head' }, [
       el('label', { 'for': opId, text: depth ? 'Group ' + gi + ': match' : 'Match' }),
       el('select', { id: opId, onchange: function () { g.op = this.value; self.changed(opId); } }, [

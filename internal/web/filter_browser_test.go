@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -56,6 +57,14 @@ func filterBrowserScenario(t *testing.T, chromium, dbURL string) {
 				return err
 			}
 			*id = tag.ID
+		}
+		// Dates are read in the workspace's time zone (a fixture: no
+		// settings page sets it yet).
+		if err := db.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE workspaces SET time_zone = 'America/New_York' WHERE id = ?`, ws.ID)
+			return err
+		}); err != nil {
+			return err
 		}
 		tm := &team.Team{WorkspaceID: ws.ID, Name: "Sales", Distribution: team.Manual}
 		err = store.NewTeams(db).Create(ctx, tm)
@@ -225,6 +234,15 @@ func filterBrowserScenario(t *testing.T, chromium, dbURL string) {
 			t.Fatalf("plan %s: team_assignee_id %v, want %v", tc.plan, conv["team_assignee_id"], tc.team)
 		}
 	}
+
+	// Dates: a stored Unix time shows as its day in the workspace's time
+	// zone (03:00 UTC on 10 March is still 9 March in New York); a day
+	// typed into the date picker is written as that day's midnight there.
+	do(chromedp.Navigate(base + "/app/segments/new?filter=" + url.QueryEscape(`{"field":"signed_up_at","operator":">","value":1773111600}`)))
+	waitFor("the date condition", `document.querySelector('.fb-cond input[type=date]')?.value === '2026-03-09' && document.querySelector('.fb-cond select:nth-of-type(2)').selectedOptions[0].text === 'is after'`)
+	control(0, 2)
+	do(chromedp.KeyEvent("03112026"))
+	waitFor("the typed day as midnight in New York", `document.querySelector('#filter').value === '{"field":"signed_up_at","operator":">","value":1773201600}'`)
 
 	// The builder at 375 px: no sideways scrolling.
 	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/segments/"+segID))

@@ -125,7 +125,6 @@
 
   // write puts the tree into the textarea as the filter language.
   Builder.prototype.write = function () {
-    var self = this;
     function out(n) {
       if (n.items) {
         var kids = n.items.map(out).filter(Boolean);
@@ -188,7 +187,7 @@
     } else {
       acts.appendChild(el('button', { type: 'button', onclick: function () {
         parent.items.splice(parent.items.indexOf(g), 1);
-        self.changed();
+        self.changed(self.area.id + '-fb-match-1');
       } }, [document.createTextNode('Remove group ' + gi)]));
     }
     box.appendChild(acts);
@@ -240,7 +239,7 @@
     var row = el('div', { 'class': 'fb-cond' }, [fieldSel, opSel, this.value(c, f, vid, n),
       el('button', { type: 'button', 'class': 'fb-remove', 'aria-label': 'Remove condition ' + n, onclick: function () {
         g.items.splice(g.items.indexOf(c), 1);
-        self.changed();
+        self.changed(self.area.id + '-fb-match-1');
       } }, [document.createTextNode('×')])]);
     return row;
   };

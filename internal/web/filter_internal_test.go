@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/internal/attribute"
+	"github.com/parleyhq/parley/internal/company"
 	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/query"
@@ -101,6 +102,45 @@ func TestBuilderOperatorsParse(t *testing.T) {
 				}
 			}
 		}
+		// The companies schema compiles to SQL over companies (aliased co)
+		// that both databases run, with the expected matches.
+		for i, co := range []struct {
+			id, name, plan, region string
+			size                   int64
+		}{{"c1", "Acme Inc", "pro", "eu", 50}, {"c2", "Beta LLC", "free", "us", 5}} {
+			if _, _, err := store.NewCompanies(db).Upsert(ctx, ws.ID, co.id, func(c *company.Company, _ bool) error {
+				c.Name, c.Plan, c.Size, c.CustomAttributes = &co.name, &co.plan, &co.size, map[string]any{"region": co.region}
+				return nil
+			}); err != nil {
+				t.Fatal(i, err)
+			}
+		}
+		vip, err := store.NewTags(db).Apply(ctx, ws.ID, "vip", []store.CompanyRef{{CompanyID: "c1"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tagID := strconv.FormatInt(vip.ID, 10)
+		for raw, want := range map[string]int{
+			`{"operator":"AND","value":[{"field":"plan","operator":"=","value":"pro"},{"field":"custom_attributes.region","operator":"=","value":"eu"},{"field":"tag_id","operator":"=","value":"` + tagID + `"},{"field":"size","operator":">","value":10}]}`: 1,
+			`{"operator":"OR","value":[{"field":"size","operator":"<","value":10},{"field":"tag_id","operator":"=","value":"` + tagID + `"}]}`:                                                                                                                 2,
+			`{"field":"name","operator":"~","value":"llc"}`:                             1,
+			`{"field":"tag_id","operator":"!=","value":"` + tagID + `"}`:                1,
+			`{"field":"custom_attributes.region","operator":"NIN","value":["eu","us"]}`: 0,
+		} {
+			f, err := s.parseFilterParam(ctx, v, modelCompanies, raw)
+			if err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			where, args := f.SQL(db.Read().Dialect())
+			var n int
+			if err := db.Read().QueryRow(ctx, `SELECT count(*) FROM companies co WHERE co.workspace_id = ? AND `+where, append([]any{ws.ID}, args...)...).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", raw, err)
+			}
+			if n != want {
+				t.Errorf("companies matching %s: %d, want %d", raw, n, want)
+			}
+		}
+
 		// A bad filter is a readable *query.Error; an empty one is none.
 		_, err = s.parseFilterParam(ctx, v, modelContacts, `{"field":"custom_attributes.nope","operator":"=","value":1}`)
 		var qe *query.Error

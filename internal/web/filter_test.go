@@ -183,6 +183,9 @@ func TestSegmentPages(t *testing.T) {
 		id := list[0].ID
 		p = b.get("/app/segments")
 		want(t, p, http.StatusOK, `href="/app/contacts?segment_id=`+id+`"`)
+		if !strings.Contains(p.body, `<td class="seg-filter">plan is &#34;pro&#34;</td>`) {
+			t.Fatalf("the list does not show the filter: %s", p.body)
+		}
 		if !strings.Contains(p.body, `<td class="count">2</td>`) {
 			t.Fatalf("the list does not count 2 members: %s", p.body)
 		}

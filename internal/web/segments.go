@@ -33,8 +33,9 @@ func (s *Server) segmentRoutes(mux *http.ServeMux) {
 var errNoSegment = pageErr(http.StatusNotFound, "Segment not found", "There is no such segment in this workspace.")
 
 type segmentRow struct {
-	Seg   *segment.Segment
-	Count *int // nil: the filter no longer compiles
+	Seg    *segment.Segment
+	Count  *int   // nil: the filter no longer compiles
+	Filter string // as the builder shows it
 }
 
 // segmentsPage lists the segments with their member counts, counted in
@@ -49,11 +50,15 @@ func (s *Server) segmentsPage(w http.ResponseWriter, r *http.Request, v *visit) 
 	if err != nil {
 		return err
 	}
+	fields, err := s.filterFields(ctx, v, modelContacts)
+	if err != nil {
+		return err
+	}
 	rows := make([]segmentRow, len(list))
 	var valid []*query.Filter
 	var at []int
 	for i, sg := range list {
-		rows[i].Seg = sg
+		rows[i].Seg, rows[i].Filter = sg, describeFilter(sg.Filter, fields)
 		eff, err := segment.Effective(sg.Filter, sg.PersonType)
 		if err != nil {
 			continue

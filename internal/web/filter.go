@@ -25,6 +25,8 @@ import (
 	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/query"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/team"
+	"github.com/parleyhq/parley/internal/workspace"
 )
 
 //go:embed assets/filter.js
@@ -196,18 +198,12 @@ func (s *Server) filterFields(ctx context.Context, v *visit, model string) ([]fi
 	if err != nil {
 		return nil, err
 	}
-	tagOpts := make([]filterOption, len(tags))
-	for i, t := range tags {
-		tagOpts[i] = filterOption{strconv.FormatInt(t.ID, 10), t.Name}
-	}
+	tagOpts := idOptions(tags, func(t *store.Tag) (int64, string) { return t.ID, t.Name })
 	admins, err := s.ws.Admins(ctx, wsID)
 	if err != nil {
 		return nil, err
 	}
-	adminOpts := make([]filterOption, len(admins))
-	for i, a := range admins {
-		adminOpts[i] = filterOption{strconv.FormatInt(a.ID, 10), a.Name}
-	}
+	adminOpts := idOptions(admins, func(a *workspace.Admin) (int64, string) { return a.ID, a.Name })
 	sort.SliceStable(adminOpts, func(i, j int) bool { return adminOpts[i].Label < adminOpts[j].Label })
 	var list []filterField
 	zone := v.ws.Location().String()
@@ -306,10 +302,7 @@ func (s *Server) filterFields(ctx context.Context, v *visit, model string) ([]fi
 		if err != nil {
 			return nil, err
 		}
-		teamOpts := make([]filterOption, len(teams))
-		for i, t := range teams {
-			teamOpts[i] = filterOption{strconv.FormatInt(t.ID, 10), t.Name}
-		}
+		teamOpts := idOptions(teams, func(t *team.Team) (int64, string) { return t.ID, t.Name })
 		add("state", "State", []filterOption{{"open", "Open"}, {"snoozed", "Snoozed"}, {"closed", "Closed"}})
 		add("priority", "Priority", []filterOption{{"none", "None"}, {"low", "Low"}, {"medium", "Medium"}, {"high", "High"}, {"urgent", "Urgent"}})
 		add("admin_assignee_id", "Assigned teammate", adminOpts)
@@ -349,6 +342,16 @@ func withNull(ops []string) []string {
 		if op == "=" || op == "!=" {
 			out = append(out, op+"null")
 		}
+	}
+	return out
+}
+
+// idOptions are menu options of numeric ids and names.
+func idOptions[T any](list []T, of func(T) (int64, string)) []filterOption {
+	out := make([]filterOption, len(list))
+	for i, x := range list {
+		id, name := of(x)
+		out[i] = filterOption{strconv.FormatInt(id, 10), name}
 	}
 	return out
 }

@@ -127,6 +127,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /app/settings/tokens/{id}/revoke", s.page(managers, s.revokeToken))
 	s.accountRoutes(mux) // invitations, password reset, token creation (accounts.go)
 	s.avatarRoutes(mux)  // profile pictures (avatar.go)
+	// The filter builder, /app/segments, /app/settings/assignment-rules (filter.go).
+	s.filterRoutes(mux)
 	mux.Handle("/app/", s.page(nil, func(w http.ResponseWriter, r *http.Request, v *visit) error {
 		return pageErr(http.StatusNotFound, "Page not found", "There is no page at this address.")
 	}))

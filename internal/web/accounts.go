@@ -33,7 +33,7 @@ type accounts struct {
 }
 
 // accountRoutes registers the invitation, password reset and token pages.
-func (s *Server) accountRoutes(mux *http.ServeMux) {
+func (s *Server) accountRoutes(mux *http.ServeMux) *accounts {
 	a := &accounts{s: s, store: store.NewAccounts(s.db), from: s.opts.SMTPFrom,
 		throttle: newThrottle(s.opts.MaxFailures, s.opts.FailureWindow)}
 	if s.opts.SMTPURL != "" {
@@ -59,6 +59,7 @@ func (s *Server) accountRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /reset/{token}", s.public(a.resetPage))
 	mux.Handle("POST /reset/{token}", s.public(a.reset))
 	mux.Handle("POST /app/settings/tokens", s.page(managers, a.createToken))
+	return a
 }
 
 // formToken returns the double-submit token of the signed-out forms,
@@ -102,17 +103,20 @@ func checkPassword(pw, confirm string) string {
 	return ""
 }
 
-// link is the absolute URL of path: PARLEY_PUBLIC_URL, else the request's
-// own host.
-func (a *accounts) link(r *http.Request, path string) string {
-	if a.s.opts.PublicURL != "" {
-		return strings.TrimRight(a.s.opts.PublicURL, "/") + path
+// link is the absolute URL of path.
+func (a *accounts) link(r *http.Request, path string) string { return a.s.baseURL(r) + path }
+
+// baseURL is Parley's address: PARLEY_PUBLIC_URL, else the request's own
+// host.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimRight(s.opts.PublicURL, "/")
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + path
+	return scheme + "://" + r.Host
 }
 
 // send emails a plain-text message; an error when there is no SMTP server

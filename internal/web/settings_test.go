@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyhq/parley/internal/attribute"
 	"github.com/parleyhq/parley/internal/contact"
+	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/team"
@@ -216,8 +217,21 @@ func TestSettingsTeammates(t *testing.T) {
 		if _, err := wss.CreateToken(ctx, e.ws.ID, e.agent.ID, "theirs", ids.HashToken("t_"+ids.Secret(8))); err != nil {
 			t.Fatal(err)
 		}
+		// They hold an open conversation: removing them unassigns it.
+		held := e.startConversation(e.ws.ID, "Ann", "<p>Hello</p>")
+		by := conversation.Author{Type: conversation.AuthorAdmin, ID: itoa(e.owner.ID)}
+		e.change(e.ws.ID, held.ID, func(c *conversation.Conversation) (*conversation.Change, error) {
+			return c.Assign(by, "admin", e.agent.ID, "", 1)
+		})
+		seq := e.head(e.ws.ID)
 		if p := owner.send("/app/settings/teammates/"+itoa(e.agent.ID)+"/remove", nil); p.status != http.StatusSeeOther {
 			t.Fatalf("remove: %d %s", p.status, p.body)
+		}
+		if got, err := store.NewConversations(db).Get(ctx, e.ws.ID, held.ID); err != nil || got.AdminAssigneeID != nil {
+			t.Fatalf("the removed teammate still holds the conversation: %v %v", got.AdminAssigneeID, err)
+		}
+		if topics := strings.Join(e.topicsSince(e.ws.ID, seq), ","); !strings.Contains(topics, "conversation.admin.assigned") || !strings.HasSuffix(topics, "admin.deleted") {
+			t.Fatalf("events of the removal: %s", topics)
 		}
 		if p := admin.get("/app/inbox"); p.status != http.StatusSeeOther || p.location != "/signin" {
 			t.Fatalf("the removed teammate is still signed in: %d", p.status)

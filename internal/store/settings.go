@@ -100,13 +100,22 @@ func (s *Teams) SetRole(ctx context.Context, workspaceID string, adminID int64, 
 	return a, err
 }
 
+// AdminInUseError refuses to remove a teammate whom assignment rules
+// assign conversations to.
+type AdminInUseError struct{ Rules []string }
+
+func (e *AdminInUseError) Error() string {
+	return "assignment rules assign to this teammate: " + strings.Join(e.Rules, ", ")
+}
+
 // RemoveAdmin removes a teammate from the workspace in one transaction:
 // their web sessions and password reset links are deleted and their access
 // tokens revoked (so they are signed out at once), they leave every team,
 // their open conversations go back through their teams' distribution (or
 // are unassigned) as away-with-reassign does, and admin.deleted is
 // appended. The row stays, marked removed, because conversation parts and
-// notes keep naming their author. The last owner is ErrLastOwner.
+// notes keep naming their author. The last owner is ErrLastOwner; a
+// teammate assignment rules name is *AdminInUseError.
 func (s *Teams) RemoveAdmin(ctx context.Context, workspaceID string, adminID int64) (*workspace.Admin, error) {
 	var a *workspace.Admin
 	err := s.db.InTx(ctx, func(tx *Tx) (err error) {
@@ -115,6 +124,11 @@ func (s *Teams) RemoveAdmin(ctx context.Context, workspaceID string, adminID int
 		}
 		if err := keepOwner(ctx, tx, a); err != nil {
 			return err
+		}
+		if rules, err := rulesUsing(ctx, tx, workspaceID, "admin_id", adminID); err != nil {
+			return err
+		} else if len(rules) > 0 {
+			return &AdminInUseError{Rules: rules}
 		}
 		teams, err := adminTeamIDs(ctx, tx, workspaceID, adminID)
 		if err != nil {

@@ -396,9 +396,14 @@ func (st *settings) removeTeammate(w http.ResponseWriter, r *http.Request, v *vi
 	if refusal != "" {
 		return st.teammatesErr(w, r, v, http.StatusForbidden, refusal)
 	}
-	if _, err := st.s.teams.RemoveAdmin(r.Context(), v.ws.ID, a.ID); errors.Is(err, store.ErrLastOwner) {
+	_, err = st.s.teams.RemoveAdmin(r.Context(), v.ws.ID, a.ID)
+	var inUse *store.AdminInUseError
+	switch {
+	case errors.Is(err, store.ErrLastOwner):
 		return st.teammatesErr(w, r, v, http.StatusConflict, "The workspace needs an owner: make another teammate owner first.")
-	} else if err != nil {
+	case errors.As(err, &inUse):
+		return st.teammatesErr(w, r, v, http.StatusConflict, "Assignment rules assign conversations to "+a.Name+" ("+strings.Join(inUse.Rules, ", ")+"). Change those rules first.")
+	case err != nil:
 		return err
 	}
 	return saved(w, r, "/app/settings/teammates")

@@ -2,12 +2,14 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/internal/assign"
 	"github.com/parleyhq/parley/internal/attribute"
 	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/conversation"
@@ -224,6 +226,16 @@ func TestSettingsTeammates(t *testing.T) {
 			return c.Assign(by, "admin", e.agent.ID, "", 1)
 		})
 		seq := e.head(e.ws.ID)
+		// A teammate assignment rules name is not removed until the rules change.
+		rules := store.NewAssignmentRules(db)
+		rule := &assign.Rule{WorkspaceID: e.ws.ID, Name: "VIPs to Alan", Priority: 1, Condition: json.RawMessage(`{"field":"state","operator":"=","value":"open"}`), AdminID: e.agent.ID}
+		if err := rules.Create(ctx, rule); err != nil {
+			t.Fatal(err)
+		}
+		want(t, owner.send("/app/settings/teammates/"+itoa(e.agent.ID)+"/remove", nil), http.StatusConflict, "VIPs to Alan")
+		if err := rules.Delete(ctx, e.ws.ID, rule.ID); err != nil {
+			t.Fatal(err)
+		}
 		if p := owner.send("/app/settings/teammates/"+itoa(e.agent.ID)+"/remove", nil); p.status != http.StatusSeeOther {
 			t.Fatalf("remove: %d %s", p.status, p.body)
 		}

@@ -48,7 +48,9 @@ func (s *Server) accountRoutes(mux *http.ServeMux) *accounts {
 		a.from = "parley@localhost"
 	}
 	for _, name := range []string{"invite", "invite_sent", "accept", "reset_request", "reset", "notice", "token_created"} {
-		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		// settingsnav.html: the invitation and token pages show the
+		// settings navigation.
+		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/settingsnav.html", "templates/"+name+".html"))
 	}
 	mux.Handle("GET /app/settings/invite", s.page(managers, a.invitePage))
 	mux.Handle("POST /app/settings/invite", s.page(managers, a.invite))

@@ -148,6 +148,10 @@ func settingsBrowserScenario(t *testing.T, chromium, dbURL string) {
 	open("/app/settings/tokens")
 	c.a11y("access tokens")
 	c.shot("settings-tokens")
+	do(chromedp.Navigate(base + "/app/settings/invite"))
+	waitFor("the invitation form", `document.querySelector('h1')?.textContent === 'Invite a teammate' && document.querySelector('nav[aria-label=Settings] [aria-current=page]')?.textContent === 'Teammates'`)
+	c.a11y("the invitation form")
+	c.shot("settings-invite")
 
 	// A phone-sized window: every settings page fits without sideways
 	// scrolling.

@@ -107,7 +107,7 @@ func TestSettingsWorkspaceAndMessenger(t *testing.T) {
 		ctx := context.Background()
 		owner := e.browser()
 		owner.mustSignin(e.owner.Email)
-		for _, p := range settingsPages[:len(settingsPages)-1] {
+		for _, p := range settingsPages {
 			want(t, owner.get(p), http.StatusOK, `aria-label="Settings"`)
 		}
 

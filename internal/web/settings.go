@@ -349,7 +349,7 @@ func (st *settings) teammatesErr(w http.ResponseWriter, r *http.Request, v *visi
 // target is the teammate a teammates form names, with the rules of who
 // may change whom: nobody changes their own role or removes themselves
 // here, and only an owner changes or removes an owner.
-func (st *settings) target(w http.ResponseWriter, r *http.Request, v *visit) (*workspace.Admin, string, error) {
+func (st *settings) target(r *http.Request, v *visit) (*workspace.Admin, string, error) {
 	id := formID(r, "id")
 	a, err := st.s.ws.Admin(r.Context(), v.ws.ID, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && store.Removed(a)) {
@@ -367,7 +367,7 @@ func (st *settings) target(w http.ResponseWriter, r *http.Request, v *visit) (*w
 }
 
 func (st *settings) setRole(w http.ResponseWriter, r *http.Request, v *visit) error {
-	a, refusal, err := st.target(w, r, v)
+	a, refusal, err := st.target(r, v)
 	if err != nil {
 		return err
 	}
@@ -389,7 +389,7 @@ func (st *settings) setRole(w http.ResponseWriter, r *http.Request, v *visit) er
 }
 
 func (st *settings) removeTeammate(w http.ResponseWriter, r *http.Request, v *visit) error {
-	a, refusal, err := st.target(w, r, v)
+	a, refusal, err := st.target(r, v)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,13 @@
 package api
 
 import (
-	"crypto/rand"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/conversation"
+	"github.com/parleyhq/parley/internal/ids"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -136,13 +135,7 @@ func (h *conversationAPI) apply(r *http.Request, in attrFields, a *conversation.
 	return nil
 }
 
-func newOptionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func newOptionID() string { return ids.UUID() }
 
 // addOptionTo adds a live option; labels are unique among live options.
 func addOptionTo(a *conversation.Attribute, label opt[string]) error {

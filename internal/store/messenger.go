@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,13 +143,7 @@ func (s *Messenger) CreateVisitorIn(ctx context.Context, tx *Tx, v *messenger.Vi
 	return err
 }
 
-func newUUID() string {
-	b, _ := hex.DecodeString(ids.New() + ids.New()[:8])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
+func newUUID() string { return ids.UUID() }
 
 // VisitorByToken finds the visitor of a visitor token (by its hash) in a
 // workspace.

@@ -231,20 +231,10 @@ func (s *Teams) Delete(ctx context.Context, workspaceID string, id int64) error 
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT name FROM assignment_rules WHERE workspace_id = ? AND team_id = ? ORDER BY priority, id`, workspaceID, id)
+		rules, err := rulesUsing(ctx, tx, workspaceID, "team_id", id)
 		if err != nil {
 			return err
 		}
-		var rules []string
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return mapErr(err)
-			}
-			rules = append(rules, name)
-		}
-		rows.Close()
 		if len(rules) > 0 {
 			return &TeamInUseError{Rules: rules}
 		}
@@ -257,6 +247,25 @@ func (s *Teams) Delete(ctx context.Context, workspaceID string, id int64) error 
 		_, err = eventlog.Append(ctx, tx, workspaceID, "team.deleted", t)
 		return err
 	})
+}
+
+// rulesUsing names the assignment rules that send conversations to the
+// team or admin id (column team_id or admin_id), in rule order.
+func rulesUsing(ctx context.Context, tx *Tx, workspaceID, column string, id int64) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT name FROM assignment_rules WHERE workspace_id = ? AND `+column+` = ? ORDER BY priority, id`, workspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rules []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, mapErr(err)
+		}
+		rules = append(rules, name)
+	}
+	return rules, mapErr(rows.Err())
 }
 
 // AdminTeamIDs maps each admin of the workspace who belongs to a team to

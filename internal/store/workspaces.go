@@ -120,7 +120,7 @@ func (s *Workspaces) Owner(ctx context.Context, workspaceID string) (*workspace.
 
 // Admins implements workspace.Store.
 func (s *Workspaces) Admins(ctx context.Context, workspaceID string) ([]*workspace.Admin, error) {
-	return queryAdmins(ctx, s.db.Read(), `WHERE workspace_id = ? ORDER BY id`, workspaceID)
+	return queryAdmins(ctx, s.db.Read(), `WHERE workspace_id = ? AND removed_at IS NULL ORDER BY id`, workspaceID)
 }
 
 // queryAdmins lists the admins a WHERE … ORDER BY clause selects.

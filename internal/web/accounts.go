@@ -33,7 +33,7 @@ type accounts struct {
 }
 
 // accountRoutes registers the invitation, password reset and token pages.
-func (s *Server) accountRoutes(mux *http.ServeMux) {
+func (s *Server) accountRoutes(mux *http.ServeMux) *accounts {
 	a := &accounts{s: s, store: store.NewAccounts(s.db), from: s.opts.SMTPFrom,
 		throttle: newThrottle(s.opts.MaxFailures, s.opts.FailureWindow)}
 	if s.opts.SMTPURL != "" {
@@ -48,7 +48,9 @@ func (s *Server) accountRoutes(mux *http.ServeMux) {
 		a.from = "parley@localhost"
 	}
 	for _, name := range []string{"invite", "invite_sent", "accept", "reset_request", "reset", "notice", "token_created"} {
-		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		// settingsnav.html: the invitation and token pages show the
+		// settings navigation.
+		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/settingsnav.html", "templates/"+name+".html"))
 	}
 	mux.Handle("GET /app/settings/invite", s.page(managers, a.invitePage))
 	mux.Handle("POST /app/settings/invite", s.page(managers, a.invite))
@@ -59,6 +61,7 @@ func (s *Server) accountRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /reset/{token}", s.public(a.resetPage))
 	mux.Handle("POST /reset/{token}", s.public(a.reset))
 	mux.Handle("POST /app/settings/tokens", s.page(managers, a.createToken))
+	return a
 }
 
 // formToken returns the double-submit token of the signed-out forms,
@@ -102,9 +105,21 @@ func checkPassword(pw, confirm string) string {
 	return ""
 }
 
-// link is the absolute URL of path: PARLEY_PUBLIC_URL, else the request's
-// own host.
-func (a *accounts) link(r *http.Request, path string) string { return a.s.link(r, path) }
+// link is the absolute URL of path.
+func (a *accounts) link(r *http.Request, path string) string { return a.s.baseURL(r) + path }
+
+// baseURL is Parley's address: PARLEY_PUBLIC_URL, else the request's own
+// host.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimRight(s.opts.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
 
 // send emails a plain-text message; an error when there is no SMTP server
 // or it refused.

@@ -115,7 +115,7 @@ func TestInviteAcceptSignIn(t *testing.T) {
 		e := newEnv(t, db, web.Options{SMTPURL: box.url, SMTPFrom: "parley@acme.test"})
 		owner := e.browser()
 		owner.mustSignin(e.owner.Email)
-		want(t, owner.get("/app/settings"), http.StatusOK, `href="/app/settings/invite"`)
+		want(t, owner.get("/app/settings/teammates"), http.StatusOK, `href="/app/settings/invite"`)
 		// Bad input is a readable 400 and invites no one.
 		want(t, owner.post("/app/settings/invite", url.Values{"name": {"Sam"}, "email": {"not an email"}, "role": {"agent"}}), http.StatusBadRequest, "valid email")
 		want(t, owner.post("/app/settings/invite", url.Values{"name": {"Sam"}, "email": {"sam@acme.test"}, "role": {"owner"}}), http.StatusBadRequest, "admin or agent")
@@ -284,7 +284,7 @@ func TestTokenCreateShowOnceRevoke(t *testing.T) {
 			t.Fatalf("new token against the API: %d", code)
 		}
 		// Listed by name, never shown again.
-		s := owner.get("/app/settings")
+		s := owner.get("/app/settings/tokens")
 		want(t, s, http.StatusOK, "Deploy bot")
 		if strings.Contains(s.body, token) {
 			t.Fatal("settings show the token again")
@@ -333,10 +333,10 @@ func TestAccountsIsolatedByWorkspace(t *testing.T) {
 		want(t, lee.post(box.link(t, "lee@shared.test"), url.Values{"password": {newPassword}, "confirm": {newPassword}}), http.StatusOK, "Your account is ready")
 		acme := e.browser()
 		acme.mustSignin(e.owner.Email)
-		if p := acme.get("/app/settings"); strings.Contains(p.body, "lee@shared.test") {
+		if p := acme.get("/app/settings/teammates"); strings.Contains(p.body, "lee@shared.test") {
 			t.Fatal("Acme's settings list Beta's new teammate")
 		}
-		want(t, bo.get("/app/settings"), http.StatusOK, "lee@shared.test")
+		want(t, bo.get("/app/settings/teammates"), http.StatusOK, "lee@shared.test")
 
 		// Acme invites the same email: a second, separate teammate.
 		want(t, acme.post("/app/settings/invite", url.Values{"name": {"Lee at Acme"}, "email": {"lee@shared.test"}, "role": {"admin"}}), http.StatusOK, "was emailed")

@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -33,19 +32,6 @@ func (s *Server) avatarRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /avatars/{ws}/{admin}/{version}", s.serveAvatar)
 }
 
-// link is the absolute URL of path: PARLEY_PUBLIC_URL, else the request's
-// own host.
-func (s *Server) link(r *http.Request, path string) string {
-	if s.opts.PublicURL != "" {
-		return strings.TrimRight(s.opts.PublicURL, "/") + path
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + path
-}
-
 // saveAvatar stores the uploaded picture (PNG, JPEG or GIF, at most 512 KB
 // and 4096 px a side) or, with remove=1, removes it.
 func (s *Server) saveAvatar(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -61,7 +47,7 @@ func (s *Server) saveAvatar(w http.ResponseWriter, r *http.Request, v *visit) er
 		av.Version = s.opts.Now().UnixMilli()
 	}
 	_, err := s.sessions.SetAdminAvatar(r.Context(), v.ws.ID, v.admin.ID, av, func(version int64) string {
-		return s.link(r, fmt.Sprintf("/avatars/%s/%d/%d", v.ws.ID, v.admin.ID, version))
+		return s.baseURL(r) + fmt.Sprintf("/avatars/%s/%d/%d", v.ws.ID, v.admin.ID, version)
 	})
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ func (b *browser) upload(path, field, name string, data []byte, csrf string) pag
 	_ = mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, b.e.url+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return b.send(req)
+	return b.roundTrip(req)
 }
 
 func pngOf(t *testing.T, w, h int) []byte {

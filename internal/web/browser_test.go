@@ -118,7 +118,7 @@ func browserScenario(t *testing.T, chromium, dbURL string) {
 	shot("inbox")
 	c.a11y("the inbox")
 	do(chromedp.Click(chromedp.CSS(`nav a[href="/app/settings"]`)))
-	waitFor("settings", `location.pathname === '/app/settings' && document.body.innerText.includes('agent@parley.test')`)
+	waitFor("settings", `location.pathname === '/app/settings' && !!document.querySelector('nav[aria-label=Settings] a[href="/app/settings/teammates"]')`)
 	shot("settings")
 	c.a11y("settings")
 	do(chromedp.Click(chromedp.CSS("#signout")))

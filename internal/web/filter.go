@@ -60,7 +60,7 @@ func (s *Server) builderPage(name string) *template.Template {
 	f := template.FuncMap{"date": funcs["date"], "inc": func(i int) int { return i + 1 }, "builder": func(model, id, value, msg string) filterBuilder {
 		return filterBuilder{Model: model, ID: id, Value: value, Err: msg}
 	}}
-	return template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/filterbuilder.html", "templates/"+name+".html"))
+	return template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/filterbuilder.html", "templates/settingsnav.html", "templates/"+name+".html"))
 }
 
 // filterBuilder is what templates/filterbuilder.html renders: the

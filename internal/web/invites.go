@@ -57,6 +57,14 @@ func (a *accounts) invite(w http.ResponseWriter, r *http.Request, v *visit) erro
 	} else if err != nil {
 		return err
 	}
+	a.sendInvite(r, v, &d, token)
+	a.s.render(w, http.StatusOK, "invite_sent", v.view("Invitation created", "settings", d))
+	return nil
+}
+
+// sendInvite emails the invitation link of token, or sets d.Link and
+// d.Why to show it to copy when there is no SMTP server or sending failed.
+func (a *accounts) sendInvite(r *http.Request, v *visit, d *inviteData, token string) {
 	link := a.link(r, "/invite/"+token)
 	body := v.admin.Name + " invited you to join " + v.ws.Name + " on Parley as " + d.Role + ".\n\n" +
 		"Choose your password here (the link works once, for 7 days):\n" + link + "\n"
@@ -68,8 +76,6 @@ func (a *accounts) invite(w http.ResponseWriter, r *http.Request, v *visit) erro
 			d.Link, d.Why = link, "The mail server refused the invitation ("+err.Error()+"). Send this link to "+d.Email+" yourself:"
 		}
 	}
-	a.s.render(w, http.StatusOK, "invite_sent", v.view("Invitation created", "settings", d))
-	return nil
 }
 
 type acceptData struct {

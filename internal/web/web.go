@@ -96,7 +96,7 @@ func New(db *store.DB, opts Options) *Server {
 		pages:    map[string]*template.Template{},
 		throttle: newThrottle(opts.MaxFailures, opts.FailureWindow),
 	}
-	for _, name := range []string{"signin", "contacts", "settings", "profile", "error"} {
+	for _, name := range []string{"signin", "contacts", "profile", "error"} {
 		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return s
@@ -123,10 +123,10 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /app/contacts", s.page(nil, s.simple("contacts", "Contacts")))
 	mux.Handle("GET /app/profile", s.page(nil, s.profilePage))
 	mux.Handle("POST /app/profile", s.page(nil, s.saveProfile))
-	mux.Handle("GET /app/settings", s.page(managers, s.settingsPage))
-	mux.Handle("POST /app/settings/tokens/{id}/revoke", s.page(managers, s.revokeToken))
-	s.accountRoutes(mux) // invitations, password reset, token creation (accounts.go)
-	s.avatarRoutes(mux)  // profile pictures (avatar.go)
+	// Invitations, password reset, token creation (accounts.go); the
+	// settings hub and its pages (settings.go).
+	s.settingsRoutes(mux, s.accountRoutes(mux))
+	s.avatarRoutes(mux) // profile pictures (avatar.go)
 	// The filter builder, /app/segments, /app/settings/assignment-rules (filter.go).
 	s.filterRoutes(mux)
 	mux.Handle("/app/", s.page(nil, func(w http.ResponseWriter, r *http.Request, v *visit) error {

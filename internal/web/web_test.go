@@ -130,11 +130,11 @@ func (b *browser) do(method, path string, form url.Values) page {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	return b.send(req)
+	return b.roundTrip(req)
 }
 
-// send sends req with the browser's cookies and reads the answer.
-func (b *browser) send(req *http.Request) page {
+// roundTrip sends req with the browser's cookies and reads the answer.
+func (b *browser) roundTrip(req *http.Request) page {
 	b.e.t.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -181,10 +181,12 @@ func (b *browser) sessionCookie() *http.Cookie {
 	return nil
 }
 
-func want(t *testing.T, p page, status int, text string) {
+func want(t *testing.T, p page, status int, texts ...string) {
 	t.Helper()
-	if p.status != status || !strings.Contains(p.body, text) {
-		t.Fatalf("want %d with %q, got %d (Location %q): %s", status, text, p.status, p.location, p.body)
+	for _, text := range texts {
+		if p.status != status || !strings.Contains(p.body, text) {
+			t.Fatalf("want %d with %q, got %d (Location %q): %s", status, text, p.status, p.location, p.body)
+		}
 	}
 }
 
@@ -368,21 +370,18 @@ func TestRolesEnforced(t *testing.T) {
 
 		owner := e.browser()
 		owner.mustSignin(e.owner.Email)
-		p := owner.get("/app/settings")
-		want(t, p, http.StatusOK, "Acme Agent")
-		for _, s := range []string{"agent@acme.test", "Zapier", "Revoke"} {
-			if !strings.Contains(p.body, s) {
-				t.Fatalf("settings lacks %q: %s", s, p.body)
-			}
-		}
+		want(t, owner.get("/app/settings/teammates"), http.StatusOK, "Acme Agent", "agent@acme.test")
+		want(t, owner.get("/app/settings/tokens"), http.StatusOK, "Zapier", "Revoke")
 
 		// Another workspace's owner cannot reach this workspace's token.
 		_, e2owner, _ := e.workspace("Globex")
 		stranger := e.browser()
 		stranger.mustSignin(e2owner.Email)
 		want(t, stranger.do(http.MethodPost, "/app/settings/tokens/"+itoa(e.token.ID)+"/revoke", url.Values{"csrf": {stranger.csrf("/app/settings")}}), http.StatusNotFound, "no such access token")
-		if p := stranger.get("/app/settings"); strings.Contains(p.body, "Zapier") || strings.Contains(p.body, "Acme Agent") {
-			t.Fatalf("another workspace's settings show Acme: %s", p.body)
+		for _, page := range []string{"/app/settings/teammates", "/app/settings/tokens"} {
+			if p := stranger.get(page); strings.Contains(p.body, "Zapier") || strings.Contains(p.body, "Acme Agent") {
+				t.Fatalf("another workspace's settings show Acme: %s", p.body)
+			}
 		}
 
 		// The owner revokes it.
@@ -392,7 +391,7 @@ func TestRolesEnforced(t *testing.T) {
 		if live, err := ws.Tokens(context.Background(), e.ws.ID); err != nil || len(live) != 0 {
 			t.Fatalf("token not revoked: %v %v", live, err)
 		}
-		want(t, owner.get("/app/settings"), http.StatusOK, "No access tokens")
+		want(t, owner.get("/app/settings/tokens"), http.StatusOK, "No access tokens")
 	})
 }
 

@@ -53,9 +53,13 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 			}
 			return template.HTML(bodyPolicy.Sanitize(*body)) //nolint:gosec // sanitized just now
 		},
+		"deref": func(n *int64) int64 { return *n },
+		"isImage": func(a conversation.Attachment) bool {
+			return strings.HasPrefix(a.ContentType, "image/") && a.ContentType != "image/svg+xml"
+		},
 	}
-	for _, name := range []string{"inbox", "conversation"} {
-		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	for _, name := range []string{"inbox", "conversation", "savedreplies"} {
+		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html", "templates/inboxparts.html"))
 	}
 	s.convs = store.NewConversations(s.db)
 	mux.Handle("GET /app/assets/inbox.css", asset("text/css; charset=utf-8", inboxCSS))
@@ -65,14 +69,21 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /app/conversations/{id}", s.page(nil, s.conversationPage))
 	mux.Handle("POST /app/conversations/{id}/reply", s.page(nil, s.conversationReply))
 	mux.Handle("POST /app/conversations/{id}/action", s.page(nil, s.conversationAction))
+	mux.Handle("POST /app/conversations/{id}/tags", s.page(nil, s.conversationTag))
+	mux.Handle("POST /app/conversations/{id}/attributes", s.page(nil, s.conversationAttributes))
+	mux.Handle("POST /app/inbox/bulk", s.page(nil, s.inboxBulk))
+	mux.Handle("POST /app/inbox/views", s.page(nil, s.saveInboxView))
+	mux.Handle("POST /app/inbox/views/{id}/delete", s.page(nil, s.deleteInboxView))
+	s.savedReplyRoutes(mux)
 }
 
 // inboxView is one entry of the inbox's view list.
 type inboxView struct {
-	Key    string // mine, unassigned, all, mentions, team:ID
+	Key    string // mine, unassigned, all, mentions, team:ID, custom:ID
 	Name   string
-	Count  int
-	filter string // JSON filter beside the state; "" for the placeholder
+	Count  int    // conversations in the view; for Mentions, those with unread mentions
+	Custom int64  // the teammate's saved view's id
+	filter string // JSON filter beside the state; "" for Mentions
 }
 
 type inboxRow struct {
@@ -84,6 +95,7 @@ type inboxRow struct {
 	Updated  int64
 	Waiting  *int64
 	Assignee string
+	Unread   int // unread mentions (Mentions view)
 }
 
 type inboxData struct {
@@ -99,6 +111,17 @@ type inboxData struct {
 	States  []string
 	Sorts   [][2]string
 	Seq     int64 // the event log's head before the page was read
+	Custom  int64 // the open view is the teammate's saved view with this id
+
+	// The bulk action and save-view forms.
+	AdminList  [][2]string
+	Teams      []*team.Team
+	Snoozes    [][2]string
+	Notice     string
+	Error      string
+	Failed     []string
+	ViewName   string
+	FilterJSON string
 }
 
 var inboxSorts = [][2]string{{"newest", "Newest"}, {"oldest", "Oldest"}, {"waiting", "Waiting longest"}, {"priority", "Priority"}}
@@ -114,6 +137,10 @@ func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Tea
 	if err != nil {
 		return nil, nil, err
 	}
+	custom, err := store.NewSavedReplies(s.db).InboxViews(r.Context(), v.ws.ID, v.admin.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	me := strconv.FormatInt(v.admin.ID, 10)
 	views := []inboxView{
 		{Key: "mine", Name: "Your inbox", filter: `{"field":"admin_assignee_id","operator":"=","value":` + me + `}`},
@@ -126,6 +153,9 @@ func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Tea
 		views = append(views, inboxView{Key: "team:" + id, Name: t.Name,
 			filter: `{"operator":"AND","value":[{"field":"team_assignee_id","operator":"=","value":` + id + `},{"field":"admin_assignee_id","operator":"=","value":null}]}`})
 	}
+	for _, cv := range custom {
+		views = append(views, inboxView{Key: "custom:" + strconv.FormatInt(cv.ID, 10), Name: cv.Name, filter: cv.Filter, Custom: cv.ID})
+	}
 	return views, teams, nil
 }
 
@@ -134,9 +164,14 @@ func viewFilter(vw inboxView, state string, schema *conversation.Schema) (*query
 }
 
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := r.URL.Query()
+	return s.showInbox(w, r, v, r.URL.Query(), http.StatusOK, inboxData{})
+}
+
+// showInbox renders the inbox for the query q with status; d carries a
+// message of the page's forms (bulk results, a refused view filter).
+func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, v *visit, q url.Values, status int, d inboxData) error {
 	var err error
-	d := inboxData{View: q.Get("view"), State: q.Get("state"), Sort: q.Get("sort"), States: []string{"open", "snoozed", "closed"}, Sorts: inboxSorts}
+	d.View, d.State, d.Sort, d.States, d.Sorts, d.Snoozes = q.Get("view"), q.Get("state"), q.Get("sort"), []string{"open", "snoozed", "closed"}, inboxSorts, snoozePresets
 	if d.View == "" {
 		d.View = "mine"
 	}
@@ -146,10 +181,11 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if d.Seq, err = eventlog.Head(r.Context(), s.db.Read(), v.ws.ID); err != nil {
 		return err
 	}
-	views, _, err := s.inboxViews(r, v)
+	views, teams, err := s.inboxViews(r, v)
 	if err != nil {
 		return err
 	}
+	d.Teams = teams
 	schema := conversation.NewSchema(v.ws.Location(), nil, true)
 	var cur *inboxView
 	for i := range views {
@@ -163,6 +199,10 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 				return err
 			}
 			views[i].Count = page.Total
+		} else if views[i].Key == "mentions" {
+			if views[i].Count, err = s.convs.UnreadMentions(r.Context(), v.ws.ID, v.admin.ID); err != nil {
+				return err
+			}
 		}
 		if views[i].Key == d.View {
 			cur = &views[i]
@@ -171,10 +211,18 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if cur == nil {
 		return pageErr(http.StatusNotFound, "No such inbox", "There is no such inbox view in this workspace.")
 	}
-	d.Views, d.ViewNm = views, cur.Name
+	d.Views, d.ViewNm, d.Custom = views, cur.Name, cur.Custom
+	names, err := s.adminNames(r, v)
+	if err != nil {
+		return err
+	}
+	d.AdminList = adminList(names)
 	if cur.filter == "" {
 		d.Mention = true
-		s.render(w, http.StatusOK, "inbox", v.view("Inbox", "inbox", d))
+		if err := s.mentionRows(r, v, &d, names); err != nil {
+			return err
+		}
+		s.render(w, status, "inbox", v.view("Inbox", "inbox", d))
 		return nil
 	}
 	var sort store.SearchSort
@@ -208,21 +256,31 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 		return err
 	}
 	d.Total = page.Total
-	names, err := s.adminNames(r, v)
-	if err != nil {
-		return err
-	}
 	for i, c := range page.Conversations {
 		if i == inboxPerPage {
 			nq := url.Values{"view": {d.View}, "state": {d.State}, "sort": {d.Sort}, "after": {encodeCursor(page.Keys[i-1])}}
 			d.Next = template.URL("/app/inbox?" + nq.Encode()) //nolint:gosec // built from url.Values
 			break
 		}
-		d.Rows = append(d.Rows, inboxRow{ID: c.ID, Who: who(c.Source.Author), Snippet: snippet(c), State: c.State, Priority: c.Priority,
-			Updated: c.UpdatedAt, Waiting: c.WaitingSince, Assignee: assigneeName(c, names)})
+		d.Rows = append(d.Rows, rowOf(c, names))
 	}
-	s.render(w, http.StatusOK, "inbox", v.view("Inbox", "inbox", d))
+	s.render(w, status, "inbox", v.view("Inbox", "inbox", d))
 	return nil
+}
+
+func rowOf(c *conversation.Conversation, names map[int64]string) inboxRow {
+	return inboxRow{ID: c.ID, Who: who(c.Source.Author), Snippet: snippet(c), State: c.State, Priority: c.Priority,
+		Updated: c.UpdatedAt, Waiting: c.WaitingSince, Assignee: assigneeName(c, names)}
+}
+
+// adminList is the teammates as (id, name) pairs by name, for menus.
+func adminList(names map[int64]string) [][2]string {
+	var out [][2]string
+	for id, n := range names {
+		out = append(out, [2]string{strconv.FormatInt(id, 10), n})
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+	return out
 }
 
 // encodeCursor packs a keyset position in a URL-safe string.
@@ -315,6 +373,9 @@ type threadPart struct {
 	Body   *string
 	Event  string
 	At     int64
+	// MentionsMe marks a note that @mentions the teammate viewing it.
+	MentionsMe  bool
+	Attachments []conversation.Attachment
 }
 
 type conversationData struct {
@@ -331,6 +392,14 @@ type conversationData struct {
 	Prios     []string
 	Error     string
 	Seq       int64 // the event log's head before the page was read
+
+	SeenAt   *int64 // when the contact last saw the conversation
+	Contact  contactBrief
+	AllTags  []*store.Tag
+	Attrs    []attrField
+	Replies  []savedReplyOption
+	Draft    string // the composer's text (a saved reply inserted without JS)
+	Mentions [][2]string
 }
 
 var snoozePresets = [][2]string{{"1h", "1 hour"}, {"tomorrow", "Tomorrow 9:00"}, {"monday", "Monday 9:00"}, {"week", "1 week"}}
@@ -378,13 +447,13 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 		return err
 	}
 	d := conversationData{C: c, Who: who(c.Source.Author), Subject: c.Source.Subject, Admins: names, Teams: teams, Snoozes: snoozePresets, Prios: conversation.Priorities, Error: msg, Seq: seq}
+	if err := s.conversationDetails(r, v, c, &d); err != nil {
+		return err
+	}
 	if c.Title != nil && *c.Title != "" {
 		d.Subject = *c.Title
 	}
-	for id, n := range names {
-		d.AdminList = append(d.AdminList, [2]string{strconv.FormatInt(id, 10), n})
-	}
-	slices.SortFunc(d.AdminList, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+	d.AdminList, d.Mentions = adminList(names), mentionOptions(names)
 	d.Assignee = assigneeName(c, names)
 	if c.TeamAssigneeID != nil {
 		for _, t := range teams {
@@ -393,17 +462,23 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 			}
 		}
 	}
+	mine, err := s.convs.MentionedParts(r.Context(), v.ws.ID, c.ID, v.admin.ID)
+	if err != nil {
+		return err
+	}
 	src := c.Source.Body
-	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt})
+	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt, Attachments: c.Source.Attachments})
 	for _, p := range c.Parts {
-		d.Parts = append(d.Parts, partOf(p, names, teams))
+		tp := partOf(p, names, teams)
+		tp.MentionsMe = mine[p.ID]
+		d.Parts = append(d.Parts, tp)
 	}
 	s.render(w, status, "conversation", v.view(d.Who, "inbox", d))
 	return nil
 }
 
 func partOf(p *conversation.Part, names map[int64]string, teams []*team.Team) threadPart {
-	tp := threadPart{ID: p.ID, Type: p.Type, Author: who(p.Author), Admin: p.Author.Type == conversation.AuthorAdmin, Body: p.Body, At: p.CreatedAt}
+	tp := threadPart{ID: p.ID, Type: p.Type, Author: who(p.Author), Admin: p.Author.Type == conversation.AuthorAdmin, Body: p.Body, At: p.CreatedAt, Attachments: p.Attachments}
 	switch p.Type {
 	case conversation.PartComment, conversation.PartQuickReply:
 		tp.Kind = "message"
@@ -450,14 +525,19 @@ func (v *visit) author() conversation.Author {
 // events) and sends the browser back to the conversation; a refusal of
 // the rules is shown on the page with a 400.
 func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn func(c *conversation.Conversation) (*conversation.Change, error)) error {
+	return s.changeTx(w, r, v, func(_ *store.Tx, c *conversation.Conversation) (*conversation.Change, error) { return fn(c) })
+}
+
+// changeTx is change for a rule that writes rows of its own in the
+// change's transaction (the mentions of a note).
+func (s *Server) changeTx(w http.ResponseWriter, r *http.Request, v *visit, fn func(tx *store.Tx, c *conversation.Conversation) (*conversation.Change, error)) error {
 	c, err := s.conversationOf(r, v)
 	if err != nil {
 		return err
 	}
-	_, err = s.convs.Change(r.Context(), v.ws.ID, c.ID, fn)
-	var re *conversation.RuleError
-	if errors.As(err, &re) {
-		return s.reshow(w, r, v, http.StatusBadRequest, re.Message)
+	_, err = s.convs.ChangeTx(r.Context(), v.ws.ID, c.ID, fn)
+	if msg, ok := refusal(err); ok {
+		return s.reshow(w, r, v, http.StatusBadRequest, msg)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoConversation
@@ -467,6 +547,19 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn fun
 	}
 	http.Redirect(w, r, "/app/conversations/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 	return nil
+}
+
+// refusal is the message of an error the teammate can act on: a refusal
+// of the conversation rules, or a tag or teammate that is gone.
+func refusal(err error) (string, bool) {
+	var re *conversation.RuleError
+	switch {
+	case errors.As(err, &re):
+		return re.Message, true
+	case store.IsMissing(err, "tag"):
+		return "That tag does not exist (any more).", true
+	}
+	return "", false
 }
 
 func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -480,8 +573,34 @@ func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	html := conversation.TextHTML(body)
 	admin := v.author()
-	return s.change(w, r, v, func(c *conversation.Conversation) (*conversation.Change, error) {
-		return c.AdminReply(admin, kind, html, nil, nil, time.Now().Unix())
+	var mentions []int64
+	if kind == conversation.PartNote {
+		admins, err := s.ws.Admins(r.Context(), v.ws.ID)
+		if err != nil {
+			return err
+		}
+		mentions = mentioned(body, admins, v.admin.ID)
+	}
+	return s.changeTx(w, r, v, func(tx *store.Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		now := time.Now().Unix()
+		ch, err := c.AdminReply(admin, kind, html, nil, nil, now)
+		if err != nil || len(mentions) == 0 {
+			return ch, err
+		}
+		i := slices.IndexFunc(ch.Parts, func(p *conversation.Part) bool { return p.Type == conversation.PartNote })
+		if i < 0 {
+			return ch, nil
+		}
+		note, then := ch.Parts[i], ch.Then
+		ch.Then = func() error {
+			if then != nil {
+				if err := then(); err != nil {
+					return err
+				}
+			}
+			return store.RecordMentionsIn(r.Context(), tx, v.ws.ID, c.ID, note.ID, v.admin.ID, mentions, now)
+		}
+		return ch, nil
 	})
 }
 
@@ -509,10 +628,22 @@ func snoozeUntil(preset string, now time.Time, loc *time.Location) (int64, bool)
 }
 
 func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *visit) error {
+	fn, msg, err := s.actionRule(r, v)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return s.reshow(w, r, v, http.StatusBadRequest, msg)
+	}
+	return s.change(w, r, v, fn)
+}
+
+// actionRule reads the form's action (close, open, snooze, assign,
+// priority) and returns the rule that applies it; msg says what is wrong
+// with the form. The conversation page and bulk actions share it.
+func (s *Server) actionRule(r *http.Request, v *visit) (fn func(c *conversation.Conversation) (*conversation.Change, error), msg string, err error) {
 	admin := v.author()
 	now := time.Now()
-	bad := func(msg string) error { return s.reshow(w, r, v, http.StatusBadRequest, msg) }
-	var fn func(c *conversation.Conversation) (*conversation.Change, error)
 	switch r.PostFormValue("action") {
 	case "close":
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
@@ -523,7 +654,7 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 	case "snooze":
 		until, ok := snoozeUntil(r.PostFormValue("until"), now, v.ws.Location())
 		if !ok {
-			return bad("Choose how long to snooze.")
+			return nil, "Choose how long to snooze.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Snooze(admin, until, now.Unix())
@@ -531,10 +662,10 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 	case "assign":
 		kind, id, err := s.assignee(r, v)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		if kind == "" {
-			return bad("Choose a teammate or a team of this workspace.")
+			return nil, "Choose a teammate or a team of this workspace.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Assign(admin, kind, id, "", now.Unix())
@@ -542,15 +673,15 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 	case "priority":
 		p, ok := conversation.ParsePriority(r.PostFormValue("priority"))
 		if !ok {
-			return bad("Choose a priority.")
+			return nil, "Choose a priority.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Apply(conversation.Update{Priority: &p}, now.Unix())
 		}
 	default:
-		return bad("Unknown action.")
+		return nil, "Unknown action.", nil
 	}
-	return s.change(w, r, v, fn)
+	return fn, "", nil
 }
 
 // assignee reads the form's "to": "me", "admin:ID", "team:ID" or "none"

@@ -53,7 +53,8 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 			}
 			return template.HTML(bodyPolicy.Sanitize(*body)) //nolint:gosec // sanitized just now
 		},
-		"deref": func(n *int64) int64 { return *n },
+		"deref":       func(n *int64) int64 { return *n },
+		"teammateURL": teammateURL,
 		"isImage": func(a conversation.Attachment) bool {
 			return strings.HasPrefix(a.ContentType, "image/") && a.ContentType != "image/svg+xml"
 		},
@@ -71,6 +72,7 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /app/conversations/{id}/action", s.page(nil, s.conversationAction))
 	mux.Handle("POST /app/conversations/{id}/tags", s.page(nil, s.conversationTag))
 	mux.Handle("POST /app/conversations/{id}/attributes", s.page(nil, s.conversationAttributes))
+	mux.Handle("GET /app/attachments/{id}/{name}", s.page(nil, s.attachmentFile))
 	mux.Handle("POST /app/inbox/bulk", s.page(nil, s.inboxBulk))
 	mux.Handle("POST /app/inbox/views", s.page(nil, s.saveInboxView))
 	mux.Handle("POST /app/inbox/views/{id}/delete", s.page(nil, s.deleteInboxView))

@@ -9,6 +9,9 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -218,4 +221,54 @@ func (s *Server) savedReplyOf(r *http.Request, v *visit, raw string) (*store.Sav
 		return nil, errNoSavedReply
 	}
 	return sr, err
+}
+
+// messengerFiles starts the URL of a Messenger upload (the API's
+// attachmentURL); the page links such files to attachmentFile instead.
+const messengerFiles = "/messenger/v1/attachments/"
+
+// teammateURL is where a teammate's browser fetches an attachment: the
+// web app's own route for Messenger uploads (the API's needs a token),
+// the URL as stored for others.
+func teammateURL(a conversation.Attachment) string {
+	if rest, ok := strings.CutPrefix(a.URL, messengerFiles); ok {
+		return "/app/attachments/" + rest
+	}
+	return a.URL
+}
+
+// attachmentFile is GET /app/attachments/{id}/{name}: a Messenger upload
+// of the workspace, for its teammates (who see every conversation).
+// Images show inline; other files download; neither can run script.
+func (s *Server) attachmentFile(w http.ResponseWriter, r *http.Request, v *visit) error {
+	errNo := pageErr(http.StatusNotFound, "File not found", "There is no such file in this workspace.")
+	if s.opts.AttachmentDir == "" {
+		return errNo
+	}
+	a, err := store.NewMessenger(s.db).Attachment(r.Context(), v.ws.ID, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errNo
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(s.opts.AttachmentDir, v.ws.ID, filepath.Base(a.ID)))
+	if errors.Is(err, os.ErrNotExist) {
+		return errNo
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "private, max-age=3600")
+	disposition := "attachment"
+	if strings.HasPrefix(a.ContentType, "image/") && a.ContentType != "image/svg+xml" {
+		disposition = "inline"
+	}
+	h.Set("Content-Disposition", disposition+"; filename*=UTF-8''"+url.PathEscape(a.Name))
+	http.ServeContent(w, r, "", time.Unix(a.CreatedAt, 0), f)
+	return nil
 }

@@ -185,6 +185,10 @@
     if (at >= 0 && next) location.href = "/app/conversations/" + next;
     else notify(step > 0 ? "No next conversation: back to the inbox" : "No previous conversation: back to the inbox", "/app/inbox");
   }
+  var pending = null;
+  document.addEventListener("keyup", function (e) {
+    if (pending && (e.key === "r" || e.key === "n")) { setMode(pending); pending = null; }
+  });
   function focus(id) { var el = $(id); if (el) el.focus(); }
   document.addEventListener("keydown", function (e) {
     var t = e.target;
@@ -200,8 +204,9 @@
     case "x":
       if (inbox && t && t.closest && t.closest(".row")) { var c = t.closest(".row").querySelector(".sel"); c.checked = !c.checked; }
       break;
-    case "r": if (body) setMode("reply"); else return; break;
-    case "n": if (body) setMode("note"); else return; break;
+    // r and n move the focus on key up, so the letter is not typed.
+    case "r": if (body) pending = "reply"; else return; break;
+    case "n": if (body) pending = "note"; else return; break;
     case "c": var b = $("close") || $("reopen"); if (b) b.click(); else return; break;
     case "s": focus(conv ? "until" : "bulk-until"); break;
     case "a": focus(conv ? "to" : "bulk-to"); break;

@@ -1,0 +1,187 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/testdb"
+	"github.com/parleyhq/parley/internal/testkit"
+	"github.com/parleyhq/parley/internal/workspace"
+)
+
+// The inbox at work, in Chromium against a whole Parley: a visitor writes
+// from the Messenger (its HTTP API, as the widget calls it) with a photo;
+// the conversation appears in the open inbox live; the owner opens it,
+// sees the photo, the visitor typing and reading; replies with the r
+// shortcut, writes a note @mentioning the agent — whose open inbox hears
+// of it live and lists it under Mentions — assigns, snoozes, reopens and
+// closes with the c shortcut, and closes another conversation with a bulk
+// action. Pages pass the accessibility checks and fit 375 px.
+func TestInboxFeaturesInBrowser(t *testing.T) {
+	chromium := testkit.Chromium(t)
+	t.Run("sqlite", func(t *testing.T) { inboxFeaturesScenario(t, chromium, "") })
+	t.Run("postgres", func(t *testing.T) { inboxFeaturesScenario(t, chromium, testdb.FreshPostgres(t)) })
+}
+
+// messengerVisitor is a visitor of the workspace's Messenger.
+type messengerVisitor struct {
+	t       *testing.T
+	base    string
+	session string
+}
+
+func (m *messengerVisitor) call(method, path, contentType string, body io.Reader) map[string]any {
+	m.t.Helper()
+	req, _ := http.NewRequest(method, m.base+"/messenger/v1"+path, body)
+	req.Header.Set("Content-Type", contentType)
+	if m.session != "" {
+		req.Header.Set("Authorization", "Bearer "+m.session)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode/100 != 2 {
+		m.t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+	}
+	return out
+}
+
+func (m *messengerVisitor) json(method, path string, body any) map[string]any {
+	m.t.Helper()
+	raw, _ := json.Marshal(body)
+	return m.call(method, path, "application/json", bytes.NewReader(raw))
+}
+
+// upload sends a small PNG as the widget does and returns its id.
+func (m *messengerVisitor) upload(name string) string {
+	m.t.Helper()
+	var img, form bytes.Buffer
+	pic := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	draw.Draw(pic, pic.Bounds(), &image.Uniform{C: color.RGBA{R: 36, G: 80, B: 201, A: 255}}, image.Point{}, draw.Src)
+	_ = png.Encode(&img, pic)
+	w := multipart.NewWriter(&form)
+	fw, _ := w.CreateFormFile("file", name)
+	_, _ = fw.Write(img.Bytes())
+	_ = w.Close()
+	out := m.call(http.MethodPost, "/attachments", w.FormDataContentType(), &form)
+	id, _ := out["id"].(string)
+	return id
+}
+
+func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
+	const pw = "Browser-Test-Password-1"
+	var wsID string
+	base := serveParley(t, dbURL, pw, func(_ context.Context, _ *store.DB, ws *workspace.Workspace) error {
+		wsID = ws.ID
+		return nil
+	})
+	c := newChrome(t, chromium, dbURL)
+	do, waitFor, eval, shot := c.do, c.waitFor, c.eval, c.shot
+	signin := func(c *chrome, email string) {
+		t.Helper()
+		c.do(chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#email")))
+		c.do(chromedp.SendKeys(chromedp.CSS("#email"), email), chromedp.SendKeys(chromedp.CSS("#password"), pw), chromedp.Click(chromedp.CSS("#signin")))
+		c.waitFor("the inbox", `location.pathname === '/app/inbox'`)
+	}
+	signin(c, "owner@parley.test")
+	do(chromedp.Navigate(base + "/app/inbox?view=unassigned"))
+	waitFor("the live socket", `document.body.dataset.live === 'on' && document.querySelectorAll('.row').length === 0`)
+
+	// The agent, in a browser context of their own, has their inbox open.
+	actx, cancel := chromedp.NewContext(c.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	agent := &chrome{t: t, ctx: actx, dbURL: dbURL}
+	signin(agent, "agent@parley.test")
+	agent.waitFor("the agent's live socket", `document.body.dataset.live === 'on'`)
+
+	// A visitor writes from the Messenger, with a photo.
+	visitor := &messengerVisitor{t: t, base: base}
+	boot := visitor.json(http.MethodPost, "/boot", map[string]any{"app_id": wsID, "name": "Ada Visitor"})
+	visitor.session, _ = boot["session_token"].(string)
+	photo := visitor.upload("parcel.png")
+	visitor.json(http.MethodPost, "/conversations", map[string]any{"body": "My parcel never arrived", "attachments": []string{photo}})
+	waitFor("the visitor's conversation in the inbox, live", `[...document.querySelectorAll('.row')].some(r => r.textContent.includes('My parcel never arrived')) && document.querySelector('[data-count=unassigned]')?.textContent === '1'`)
+	convID := eval(`document.querySelector('.row').dataset.id`)
+	shot("inbox")
+	c.a11y("the inbox")
+
+	// The conversation: the photo, the visitor typing.
+	do(chromedp.Click(chromedp.CSS(`.row[data-id="` + convID + `"] a`)))
+	waitFor("the conversation with the photo", `location.pathname === '/app/conversations/`+convID+`' && document.querySelector('#parts img[alt="parcel.png"]')?.naturalWidth === 40 && document.body.dataset.live === 'on'`)
+	visitor.json(http.MethodPost, "/conversations/"+convID+"/typing", map[string]any{})
+	waitFor("the visitor typing", `document.querySelector('#typing').textContent.includes('is typing')`)
+
+	// r: the composer, then Ctrl+Enter sends the reply.
+	do(chromedp.KeyEvent("r"))
+	waitFor("r focuses the composer", `document.activeElement?.id === 'body'`)
+	do(chromedp.KeyEvent("Sorry! A new one is on its way."), chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	waitFor("the reply in the thread", `document.querySelector('#parts .part.admin:not(.note)')?.textContent.includes('A new one is on its way')`)
+	visitor.json(http.MethodPost, "/conversations/"+convID+"/seen", map[string]any{})
+	waitFor("seen by the contact, live", `document.querySelector('#seen')?.textContent.includes('Seen by the contact')`)
+
+	// A note mentioning the agent, picked from the composer's list.
+	do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	do(chromedp.KeyEvent("n"))
+	waitFor("n: note mode", `document.activeElement?.id === 'body' && document.querySelector('#composer').classList.contains('note-mode')`)
+	do(chromedp.Evaluate[chromedp.Void](`(() => { const m = document.querySelector('#mention'); m.value = '@Alan Agent'; m.dispatchEvent(new Event('change')) })()`))
+	do(chromedp.KeyEvent("please check the warehouse"), chromedp.Click(chromedp.CSS("#send-note")))
+	waitFor("the note in the thread", `document.querySelector('#parts .part.note')?.textContent.includes('@Alan Agent please check the warehouse')`)
+	agent.waitFor("the mention reaches the agent's open inbox", `document.querySelector('#live-note a')?.textContent.includes('mentioned') && document.querySelector('[data-count=mentions]')?.textContent === '1'`)
+	agent.do(chromedp.Navigate(base + "/app/inbox?view=mentions"))
+	agent.waitFor("the Mentions view", `document.querySelector('.row[data-id="`+convID+`"]')?.textContent.includes('1 unread mention')`)
+	agent.do(chromedp.Click(chromedp.CSS(`.row[data-id="` + convID + `"] a`)))
+	agent.waitFor("the note highlighted for the agent", `document.querySelector('.part.note.mentions-me')?.textContent.includes('mentions you')`)
+
+	// Assign to the agent, snooze, then c reopens and c closes.
+	agentOpt := eval(`[...document.querySelectorAll('#to option')].find(o => o.textContent === 'Alan Agent').value`)
+	do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#to').value = '`+agentOpt+`'`), chromedp.Click(chromedp.CSS("#assign")))
+	waitFor("assigned", `document.querySelector('#assignee')?.textContent === 'Alan Agent'`)
+	do(chromedp.Click(chromedp.CSS("#snooze")))
+	waitFor("snoozed", `document.querySelector('#state')?.textContent === 'snoozed' && !!document.querySelector('#reopen')`)
+	do(chromedp.KeyEvent("c"))
+	waitFor("c reopens", `document.querySelector('#state')?.textContent === 'open' && !!document.querySelector('#close')`)
+	do(chromedp.KeyEvent("?"))
+	waitFor("? shows the shortcuts", `document.querySelector('#shortcuts').open`)
+	shot("conversation")
+	c.a11y("the conversation")
+	do(chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("c"))
+	waitFor("c closes", `document.querySelector('#state')?.textContent === 'closed'`)
+
+	// A second conversation, closed with a bulk action on the whole list.
+	visitor.json(http.MethodPost, "/conversations", map[string]any{"body": "And my invoice?"})
+	do(chromedp.Navigate(base + "/app/inbox?view=all"))
+	waitFor("the second conversation", `document.querySelectorAll('.row').length === 1 && document.querySelector('.row').textContent.includes('And my invoice?') && !document.querySelector('.select-all').hidden`)
+	do(chromedp.Click(chromedp.CSS("#select-all")), chromedp.Evaluate[chromedp.Void](`document.querySelector('#bulk-action').value = 'close'`), chromedp.Click(chromedp.CSS("#bulk-apply")))
+	waitFor("the bulk result", `document.querySelector('#bulk-result')?.textContent.includes('1 conversation changed') && document.querySelectorAll('.row').length === 0`)
+
+	// A phone-sized window: the inbox and the conversation fit.
+	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/inbox?view=all&state=closed"))
+	waitFor("the inbox at 375 px", `document.querySelectorAll('.row').length === 2 && document.documentElement.scrollWidth <= 375`)
+	shot("inbox-375")
+	do(chromedp.Navigate(base + "/app/conversations/" + convID))
+	waitFor("the conversation at 375 px", `!!document.querySelector('#parts') && document.documentElement.scrollWidth <= 375`)
+	shot("conversation-375")
+	// The inbox's JavaScript stays under 100 KB.
+	js, _ := strconv.Atoi(eval(`String([...document.scripts].length && performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js')).reduce((n, e) => n + (e.decodedBodySize || 0), 0))`))
+	if js == 0 || js >= 100_000 {
+		t.Fatalf("the conversation page loads %d bytes of JavaScript, want some and < 100 KB", js)
+	}
+}

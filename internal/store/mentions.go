@@ -72,10 +72,10 @@ func (s *Conversations) UnreadMentions(ctx context.Context, workspaceID string, 
 	return n, err
 }
 
-// MentionedParts is the set of the conversation's note parts that mention
-// adminID.
+// MentionedParts maps the conversation's note parts that mention adminID
+// to whether adminID has seen that mention.
 func (s *Conversations) MentionedParts(ctx context.Context, workspaceID string, conversationID, adminID int64) (map[int64]bool, error) {
-	rows, err := s.db.Read().Query(ctx, `SELECT part_id FROM conversation_mentions WHERE workspace_id = ? AND conversation_id = ? AND admin_id = ?`,
+	rows, err := s.db.Read().Query(ctx, `SELECT part_id, seen_at IS NOT NULL FROM conversation_mentions WHERE workspace_id = ? AND conversation_id = ? AND admin_id = ?`,
 		workspaceID, conversationID, adminID)
 	if err != nil {
 		return nil, err
@@ -83,8 +83,9 @@ func (s *Conversations) MentionedParts(ctx context.Context, workspaceID string, 
 	out := map[int64]bool{}
 	return out, eachRow(rows, func() error {
 		var id int64
-		err := rows.Scan(&id)
-		out[id] = true
+		var seen bool
+		err := rows.Scan(&id, &seen)
+		out[id] = seen
 		return err
 	})
 }

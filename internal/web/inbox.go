@@ -464,15 +464,24 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 			}
 		}
 	}
+	// The notes that mention the teammate; opening the page reads them.
 	mine, err := s.convs.MentionedParts(r.Context(), v.ws.ID, c.ID, v.admin.ID)
 	if err != nil {
 		return err
+	}
+	for _, seen := range mine {
+		if !seen {
+			if err := s.convs.MarkMentionsSeen(r.Context(), v.ws.ID, c.ID, v.admin.ID, time.Now().Unix()); err != nil {
+				return err
+			}
+			break
+		}
 	}
 	src := c.Source.Body
 	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt, Attachments: c.Source.Attachments})
 	for _, p := range c.Parts {
 		tp := partOf(p, names, teams)
-		tp.MentionsMe = mine[p.ID]
+		_, tp.MentionsMe = mine[p.ID]
 		d.Parts = append(d.Parts, tp)
 	}
 	s.render(w, status, "conversation", v.view(d.Who, "inbox", d))
@@ -655,6 +664,15 @@ func (s *Server) actionRule(r *http.Request, v *visit) (fn func(c *conversation.
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) { return c.Open(admin, now.Unix()) }
 	case "snooze":
 		until, ok := snoozeUntil(r.PostFormValue("until"), now, v.ws.Location())
+		if r.PostFormValue("until") == "date" {
+			// A date of the teammate's choosing: 9:00 that day in the
+			// workspace's zone, which must be in the future.
+			d, err := time.ParseInLocation("2006-01-02", r.PostFormValue("until_date"), v.ws.Location())
+			if until = d.Add(9 * time.Hour).Unix(); err != nil || until <= now.Unix() {
+				return nil, "Choose a date after today to snooze until.", nil
+			}
+			ok = true
+		}
 		if !ok {
 			return nil, "Choose how long to snooze.", nil
 		}

@@ -38,9 +38,6 @@ const maxTagName = 255
 
 func (s *Server) conversationDetails(r *http.Request, v *visit, c *conversation.Conversation, d *conversationData) error {
 	ctx := r.Context()
-	if err := s.convs.MarkMentionsSeen(ctx, v.ws.ID, c.ID, v.admin.ID, time.Now().Unix()); err != nil {
-		return err
-	}
 	seen, err := s.convs.ContactSeenAt(ctx, v.ws.ID, c.ID)
 	if err != nil {
 		return err

@@ -102,6 +102,15 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 		c.waitFor("the inbox", `location.pathname === '/app/inbox'`)
 	}
 	signin(c, "owner@parley.test")
+
+	// The owner writes a saved reply in settings.
+	do(chromedp.Navigate(base + "/app/settings/saved-replies"))
+	do(chromedp.SendKeys(chromedp.CSS("#reply-name"), "Parcel lost"), chromedp.SendKeys(chromedp.CSS("#reply-body"), "Hi {{first_name}}, a new one is on its way."),
+		chromedp.Click(chromedp.CSS("#save-reply")))
+	waitFor("the saved reply", `document.querySelector('[role=status]')?.textContent === 'Saved.' && document.querySelector('#saved-replies').textContent.includes('Parcel lost')`)
+	shot("saved-replies")
+	c.a11y("the saved replies settings")
+
 	do(chromedp.Navigate(base + "/app/inbox?view=unassigned"))
 	waitFor("the live socket", `document.body.dataset.live === 'on' && document.querySelectorAll('.row').length === 0`)
 
@@ -129,11 +138,14 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	visitor.json(http.MethodPost, "/conversations/"+convID+"/typing", map[string]any{})
 	waitFor("the visitor typing", `document.querySelector('#typing').textContent.includes('is typing')`)
 
-	// r: the composer, then Ctrl+Enter sends the reply.
+	// r: the composer; the saved reply goes in with the contact's first
+	// name, then Ctrl+Enter sends it.
 	do(chromedp.KeyEvent("r"))
 	waitFor("r focuses the composer", `document.activeElement?.id === 'body'`)
-	do(chromedp.KeyEvent("Sorry! A new one is on its way."), chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
-	waitFor("the reply in the thread", `document.querySelector('#parts .part.admin:not(.note)')?.textContent.includes('A new one is on its way')`)
+	do(chromedp.Click(chromedp.CSS("#insert-saved")))
+	waitFor("the saved reply in the composer", `location.search === '' && document.activeElement?.id === 'body' && document.querySelector('#body').value === 'Hi Ada, a new one is on its way.'`)
+	do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	waitFor("the reply in the thread", `document.querySelector('#parts .part.admin:not(.note)')?.textContent.includes('Hi Ada, a new one is on its way.')`)
 	visitor.json(http.MethodPost, "/conversations/"+convID+"/seen", map[string]any{})
 	waitFor("seen by the contact, live", `document.querySelector('#seen')?.textContent.includes('Seen by the contact')`)
 

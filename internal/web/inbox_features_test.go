@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/internal/conversation"
 	"github.com/parleyhq/parley/internal/store"
@@ -263,6 +264,13 @@ func TestInboxBulk(t *testing.T) {
 				t.Fatalf("conversation %d: assignee %v tags %v", x, got.AdminAssigneeID, got.Tags)
 			}
 		}
+		// Snooze until a date: 9:00 that day in the workspace's zone; a past date is refused.
+		p = b.send("/app/inbox/bulk", url.Values{"ids": {id(a)}, "action": {"snooze"}, "until": {"date"}, "until_date": {"2999-01-02"}, "return": {"view=all"}})
+		want(t, p, http.StatusOK, "1 conversation changed.")
+		if got, _ := store.NewConversations(db).Get(context.Background(), e.ws.ID, a.ID); got.SnoozedUntil == nil || *got.SnoozedUntil != time.Date(2999, 1, 2, 9, 0, 0, 0, e.ws.Location()).Unix() {
+			t.Fatalf("snoozed until %v", got.SnoozedUntil)
+		}
+		want(t, b.send("/app/inbox/bulk", url.Values{"ids": {id(a)}, "action": {"snooze"}, "until": {"date"}, "until_date": {"2001-01-02"}}), http.StatusBadRequest, "Choose a date after today")
 		want(t, b.send("/app/inbox/bulk", url.Values{"action": {"close"}}), http.StatusBadRequest, "Select at least one conversation")
 		want(t, b.send("/app/inbox/bulk", url.Values{"ids": {id(a)}, "action": {"explode"}}), http.StatusBadRequest, "Choose an action")
 		want(t, b.send("/app/inbox/bulk", url.Values{"ids": {"x"}, "action": {"close"}}), http.StatusBadRequest, "does not exist")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -323,5 +325,38 @@ func TestInboxCustomViews(t *testing.T) {
 			t.Fatalf("delete view: %d", p.status)
 		}
 		want(t, b.get("/app/inbox?view=custom:"+m[1]), http.StatusNotFound, "No such inbox")
+	})
+}
+
+// Messenger uploads are served to the workspace's teammates with the
+// session cookie, never to another workspace's, and can run no script.
+func TestAttachmentFile(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		dir := t.TempDir()
+		e := newEnv(t, db, web.Options{AttachmentDir: dir})
+		a := &store.Attachment{WorkspaceID: e.ws.ID, ID: "att0123456789", Name: "parcel.png", ContentType: "image/png", Size: 4, Uploader: "v:x", CreatedAt: time.Now().Unix()}
+		if err := store.NewMessenger(db).CreateAttachment(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, e.ws.ID), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.ws.ID, a.ID), []byte("\x89PNG"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.mustSignin(e.agent.Email)
+		p := b.get("/app/attachments/" + a.ID + "/parcel.png")
+		if p.status != http.StatusOK || p.body != "\x89PNG" || p.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(p.header.Get("Content-Security-Policy"), "sandbox") {
+			t.Fatalf("the file: %d %q %v", p.status, p.body, p.header)
+		}
+		want(t, b.get("/app/attachments/nope/x.png"), http.StatusNotFound, "File not found")
+		if p := e.browser().get("/app/attachments/" + a.ID + "/parcel.png"); p.status != http.StatusSeeOther {
+			t.Fatalf("signed out: %d", p.status)
+		}
+		_, otherOwner, _ := e.workspace("Other")
+		o := e.browser()
+		o.mustSignin(otherOwner.Email)
+		want(t, o.get("/app/attachments/"+a.ID+"/parcel.png"), http.StatusNotFound, "File not found")
 	})
 }

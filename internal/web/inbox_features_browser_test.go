@@ -159,6 +159,8 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	agent.waitFor("the mention reaches the agent's open inbox", `document.querySelector('#live-note a')?.textContent.includes('mentioned') && document.querySelector('[data-count=mentions]')?.textContent === '1'`)
 	agent.do(chromedp.Navigate(base + "/app/inbox?view=mentions"))
 	agent.waitFor("the Mentions view", `document.querySelector('.row[data-id="`+convID+`"]')?.textContent.includes('1 unread mention')`)
+	agent.shot("mentions")
+	agent.a11y("the Mentions view")
 	agent.do(chromedp.Click(chromedp.CSS(`.row[data-id="` + convID + `"] a`)))
 	agent.waitFor("the note highlighted for the agent", `document.querySelector('.part.note.mentions-me')?.textContent.includes('mentions you')`)
 
@@ -196,4 +198,6 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	if js == 0 || js >= 100_000 {
 		t.Fatalf("the conversation page loads %d bytes of JavaScript, want some and < 100 KB", js)
 	}
+	do(chromedp.Navigate(base + "/app/settings/saved-replies"))
+	waitFor("the saved replies at 375 px", `!!document.querySelector('#saved-replies') && document.documentElement.scrollWidth <= 375`)
 }

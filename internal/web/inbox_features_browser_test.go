@@ -149,11 +149,15 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	visitor.json(http.MethodPost, "/conversations/"+convID+"/seen", map[string]any{})
 	waitFor("seen by the contact, live", `document.querySelector('#seen')?.textContent.includes('Seen by the contact')`)
 
-	// A note mentioning the agent, picked from the composer's list.
+	// A note mentioning the agent, picked from the names the composer
+	// offers after "@".
 	do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
 	do(chromedp.KeyEvent("n"))
 	waitFor("n: note mode", `document.activeElement?.id === 'body' && document.querySelector('#composer').classList.contains('note-mode')`)
-	do(chromedp.Evaluate[chromedp.Void](`(() => { const m = document.querySelector('#mention'); m.value = '@Alan Agent'; m.dispatchEvent(new Event('change')) })()`))
+	do(chromedp.KeyEvent("@ala"))
+	waitFor("the composer offers the agent", `document.querySelector('#mention-suggest:not([hidden]) [aria-selected=true]')?.textContent === 'Alan Agent'`)
+	do(chromedp.KeyEvent(kb.Enter))
+	waitFor("the mention inserted", `document.querySelector('#body').value === '@Alan Agent ' && document.querySelector('#mention-suggest').hidden`)
 	do(chromedp.KeyEvent("please check the warehouse"), chromedp.Click(chromedp.CSS("#send-note")))
 	waitFor("the note in the thread", `document.querySelector('#parts .part.note')?.textContent.includes('@Alan Agent please check the warehouse')`)
 	agent.waitFor("the mention reaches the agent's open inbox", `document.querySelector('#live-note a')?.textContent.includes('mentioned') && document.querySelector('[data-count=mentions]')?.textContent === '1'`)

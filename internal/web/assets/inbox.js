@@ -154,7 +154,10 @@
     e.preventDefault();
     insert(o.dataset.text);
   });
+  // The Mention menu (shown with JavaScript; without it the help text
+  // says to type @Full Name) inserts a name and switches to a note.
   var mention = $("mention");
+  if (mention) $("mention-row").hidden = false;
   if (mention) mention.addEventListener("change", function () {
     if (!mention.value) return;
     setMode("note");
@@ -162,7 +165,77 @@
     insert((s > 0 && !/\s/.test(v.charAt(s - 1)) ? " " : "") + mention.value + " ");
     mention.value = "";
   });
+
+  // Typing "@" and the start of a name offers the matching teammates
+  // (a listbox under the composer: arrows choose, Enter or Tab inserts,
+  // Escape closes).
+  var names = mention ? [].slice.call(mention.options).filter(function (o) { return o.value; }).map(function (o) { return o.value.slice(1); }) : [];
+  var sug = null, matches = [], active = -1, at = -1;
+  function closeSug() {
+    if (!sug) return;
+    sug.hidden = true;
+    body.setAttribute("aria-expanded", "false");
+    body.removeAttribute("aria-activedescendant");
+  }
+  function mark() {
+    [].forEach.call(sug.children, function (li, i) { li.setAttribute("aria-selected", String(i === active)); });
+    body.setAttribute("aria-activedescendant", "mention-opt-" + active);
+  }
+  function pick(i) {
+    var end = body.selectionStart, name = "@" + matches[i] + " ";
+    body.value = body.value.slice(0, at) + name + body.value.slice(end);
+    body.selectionStart = body.selectionEnd = at + name.length;
+    closeSug();
+    setMode("note");
+  }
+  function suggest() {
+    var m = /(^|\s)@([^\s@]{0,40})$/.exec(body.value.slice(0, body.selectionStart));
+    var q = m ? m[2].toLowerCase() : "";
+    matches = m ? names.filter(function (n) { n = n.toLowerCase(); return n.indexOf(q) === 0 || n.indexOf(" " + q) > 0; }).slice(0, 6) : [];
+    if (!matches.length) return closeSug();
+    at = body.selectionStart - m[2].length - 1;
+    if (!sug) {
+      sug = document.createElement("ul");
+      sug.id = "mention-suggest";
+      sug.className = "suggest";
+      sug.setAttribute("role", "listbox");
+      sug.setAttribute("aria-label", "Teammates to mention");
+      body.parentNode.insertBefore(sug, body.nextSibling);
+      body.setAttribute("aria-controls", "mention-suggest");
+      body.setAttribute("aria-autocomplete", "list");
+    }
+    sug.textContent = "";
+    matches.forEach(function (n, i) {
+      var li = document.createElement("li");
+      li.id = "mention-opt-" + i;
+      li.setAttribute("role", "option");
+      li.textContent = n;
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); pick(i); });
+      sug.appendChild(li);
+    });
+    active = 0;
+    mark();
+    sug.hidden = false;
+    body.setAttribute("aria-expanded", "true");
+  }
+  // The key that picked a name types nothing (also when the browser sends
+  // its character apart from the key press).
+  var swallow = null;
+  if (body && names.length) {
+    body.addEventListener("input", suggest);
+    body.addEventListener("keypress", function (e) { if (swallow && e.key === swallow) e.preventDefault(); });
+    body.addEventListener("keyup", function () { swallow = null; });
+    body.addEventListener("blur", function () { setTimeout(closeSug, 150); });
+  }
   if (body) body.addEventListener("keydown", function (e) {
+    if (sug && !sug.hidden) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") active = (active + (e.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length, mark();
+      else if (e.key === "Enter" || e.key === "Tab") { pick(active); swallow = e.key; }
+      else if (e.key === "Escape") closeSug();
+      else return;
+      e.preventDefault();
+      return;
+    }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
       $("composer").requestSubmit($(mode === "note" ? "send-note" : "send-reply"));

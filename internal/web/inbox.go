@@ -85,6 +85,7 @@ type inboxView struct {
 	Name   string
 	Count  int    // conversations in the view; for Mentions, those with unread mentions
 	Custom int64  // the teammate's saved view's id
+	Broken string // why a saved view's filter no longer parses
 	filter string // JSON filter beside the state; "" for Mentions
 }
 
@@ -193,6 +194,15 @@ func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, v *visit, q u
 	for i := range views {
 		if views[i].filter != "" {
 			f, err := viewFilter(views[i], d.State, schema)
+			if err != nil && views[i].Custom != 0 {
+				// A saved filter the workspace's fields no longer allow
+				// (an attribute archived since): the view says so.
+				views[i].Broken = err.Error()
+				if views[i].Key == d.View {
+					cur = &views[i]
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -214,6 +224,11 @@ func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, v *visit, q u
 		return pageErr(http.StatusNotFound, "No such inbox", "There is no such inbox view in this workspace.")
 	}
 	d.Views, d.ViewNm, d.Custom = views, cur.Name, cur.Custom
+	if cur.Broken != "" {
+		d.Error = "This view's filter is no longer valid (" + cur.Broken + "). Delete the view and save it again."
+		s.render(w, http.StatusBadRequest, "inbox", v.view("Inbox", "inbox", d))
+		return nil
+	}
 	names, err := s.adminNames(r, v)
 	if err != nil {
 		return err

@@ -325,6 +325,14 @@ func TestInboxCustomViews(t *testing.T) {
 			t.Fatalf("delete view: %d", p.status)
 		}
 		want(t, b.get("/app/inbox?view=custom:"+m[1]), http.StatusNotFound, "No such inbox")
+
+		// A saved filter that no longer parses breaks only its own view.
+		broken := &store.InboxView{WorkspaceID: e.ws.ID, AdminID: e.agent.ID, Name: "Old", Filter: `{"field":"shoe_size","operator":"=","value":"1"}`}
+		if err := store.NewSavedReplies(db).CreateInboxView(context.Background(), broken); err != nil {
+			t.Fatal(err)
+		}
+		want(t, b.get("/app/inbox"), http.StatusOK, "Old")
+		want(t, b.get("/app/inbox?view=custom:"+itoa(broken.ID)), http.StatusBadRequest, "no longer valid")
 	})
 }
 

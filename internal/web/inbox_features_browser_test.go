@@ -11,7 +11,9 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -24,13 +26,13 @@ import (
 )
 
 // The inbox at work, in Chromium against a whole Parley: a visitor writes
-// from the Messenger (its HTTP API, as the widget calls it) with a photo;
-// the conversation appears in the open inbox live; the owner opens it,
-// sees the photo, the visitor typing and reading; replies with the r
-// shortcut, writes a note @mentioning the agent — whose open inbox hears
-// of it live and lists it under Mentions — assigns, snoozes, reopens and
-// closes with the c shortcut, and closes another conversation with a bulk
-// action. Pages pass the accessibility checks and fit 375 px.
+// from the Messenger on a customer's page; the conversation appears in the
+// open inbox live; the owner opens it, sees the visitor typing and
+// reading, replies with the r shortcut and a saved reply, writes a note
+// @mentioning the agent — whose open inbox hears of it live and lists it
+// under Mentions — assigns, snoozes, reopens and closes with the c
+// shortcut; another visitor's photo shows in its thread, and a bulk
+// action closes it. Pages pass the accessibility checks and fit 375 px.
 func TestInboxFeaturesInBrowser(t *testing.T) {
 	chromium := testkit.Chromium(t)
 	t.Run("sqlite", func(t *testing.T) { inboxFeaturesScenario(t, chromium, "") })
@@ -86,6 +88,15 @@ func (m *messengerVisitor) upload(name string) string {
 	return id
 }
 
+// messengerTestPage is a customer's page with Intercom's snippet booting
+// the workspace's Messenger.
+const messengerTestPage = `<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>
+<script>
+window.intercomSettings = {app_id: "APP_ID", api_base: "BASE", name: "Ada Visitor"};
+(function(){var w=window;var ic=w.Intercom;if(typeof ic==="function"){ic('update',w.intercomSettings);}else{var d=document;var i=function(){i.c(arguments);};i.q=[];i.c=function(args){i.q.push(args);};w.Intercom=i;var l=function(){var s=d.createElement('script');s.async=true;s.src='BASE/widget/APP_ID';d.body.appendChild(s);};if(document.readyState==='complete'){l();}else{w.addEventListener('load',l,false);}}})();
+Intercom('boot', window.intercomSettings);
+</script></body></html>`
+
 func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	const pw = "Browser-Test-Password-1"
 	var wsID string
@@ -121,21 +132,34 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	signin(agent, "agent@parley.test")
 	agent.waitFor("the agent's live socket", `document.body.dataset.live === 'on'`)
 
-	// A visitor writes from the Messenger, with a photo.
-	visitor := &messengerVisitor{t: t, base: base}
-	boot := visitor.json(http.MethodPost, "/boot", map[string]any{"app_id": wsID, "name": "Ada Visitor"})
-	visitor.session, _ = boot["session_token"].(string)
-	photo := visitor.upload("parcel.png")
-	visitor.json(http.MethodPost, "/conversations", map[string]any{"body": "My parcel never arrived", "attachments": []string{photo}})
+	// A visitor writes from the Messenger on a site's page (another
+	// origin), in a browser context of their own, with the keyboard.
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, strings.NewReplacer("APP_ID", wsID, "BASE", base).Replace(messengerTestPage))
+	}))
+	t.Cleanup(site.Close)
+	vctx, vcancel := chromedp.NewContext(c.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(vcancel)
+	visitor := &chrome{t: t, ctx: vctx, dbURL: dbURL}
+	const mroot = `document.querySelector('#parley-messenger').shadowRoot`
+	visitor.do(chromedp.Navigate(strings.Replace(site.URL, "127.0.0.1", "localhost", 1)))
+	visitor.waitFor("the Messenger", `window.Intercom.booted === true && !!`+mroot+`.querySelector('.l')`)
+	visitor.do(chromedp.Evaluate[chromedp.Void](mroot + `.querySelector('.l').focus()`))
+	visitor.do(chromedp.KeyEvent(kb.Enter))
+	visitor.waitFor("the Messenger's window", `!`+mroot+`.querySelector('.p').hidden && `+mroot+`.activeElement?.classList.contains('new')`)
+	visitor.do(chromedp.KeyEvent(kb.Enter))
+	visitor.waitFor("the Messenger's composer", mroot+`.activeElement?.tagName === 'TEXTAREA'`)
+	visitor.do(chromedp.KeyEvent("My parcel never arrived"), chromedp.KeyEvent(kb.Enter))
 	waitFor("the visitor's conversation in the inbox, live", `[...document.querySelectorAll('.row')].some(r => r.textContent.includes('My parcel never arrived')) && document.querySelector('[data-count=unassigned]')?.textContent === '1'`)
 	convID := eval(`document.querySelector('.row').dataset.id`)
 	shot("inbox")
 	c.a11y("the inbox")
 
-	// The conversation: the photo, the visitor typing.
+	// The conversation; the visitor types and the owner sees it.
 	do(chromedp.Click(chromedp.CSS(`.row[data-id="` + convID + `"] a`)))
-	waitFor("the conversation with the photo", `location.pathname === '/app/conversations/`+convID+`' && document.querySelector('#parts img[alt="parcel.png"]')?.naturalWidth === 40 && document.body.dataset.live === 'on'`)
-	visitor.json(http.MethodPost, "/conversations/"+convID+"/typing", map[string]any{})
+	waitFor("the conversation", `location.pathname === '/app/conversations/`+convID+`' && document.querySelector('#parts').textContent.includes('My parcel never arrived') && document.body.dataset.live === 'on'`)
+	visitor.do(chromedp.KeyEvent("Hel"))
 	waitFor("the visitor typing", `document.querySelector('#typing').textContent.includes('is typing')`)
 
 	// r: the composer; the saved reply goes in with the contact's first
@@ -146,8 +170,8 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	waitFor("the saved reply in the composer", `location.search === '' && document.activeElement?.id === 'body' && document.querySelector('#body').value === 'Hi Ada, a new one is on its way.'`)
 	do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	waitFor("the reply in the thread", `document.querySelector('#parts .part.admin:not(.note)')?.textContent.includes('Hi Ada, a new one is on its way.')`)
-	visitor.json(http.MethodPost, "/conversations/"+convID+"/seen", map[string]any{})
-	waitFor("seen by the contact, live", `document.querySelector('#seen')?.textContent.includes('Seen by the contact')`)
+	visitor.waitFor("the reply in the Messenger", mroot+`.querySelector('.p').innerText.includes('Hi Ada, a new one is on its way.')`)
+	waitFor("seen by the contact (the Messenger is open), live", `document.querySelector('#seen')?.textContent.includes('Seen by the contact')`)
 
 	// A note mentioning the agent, picked from the names the composer
 	// offers after "@".
@@ -183,8 +207,18 @@ func inboxFeaturesScenario(t *testing.T, chromium, dbURL string) {
 	do(chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("c"))
 	waitFor("c closes", `document.querySelector('#state')?.textContent === 'closed'`)
 
-	// A second conversation, closed with a bulk action on the whole list.
-	visitor.json(http.MethodPost, "/conversations", map[string]any{"body": "And my invoice?"})
+	// Another visitor writes with a photo (through the Messenger's API, as
+	// the widget uploads): the thread shows it; then a bulk action closes
+	// the whole open list.
+	api := &messengerVisitor{t: t, base: base}
+	boot := api.json(http.MethodPost, "/boot", map[string]any{"app_id": wsID, "name": "Bea Visitor"})
+	api.session, _ = boot["session_token"].(string)
+	photo := api.upload("parcel.png")
+	api.json(http.MethodPost, "/conversations", map[string]any{"body": "And my invoice?", "attachments": []string{photo}})
+	do(chromedp.Navigate(base + "/app/inbox?view=all"))
+	waitFor("the second conversation", `document.querySelector('.row')?.textContent.includes('And my invoice?')`)
+	do(chromedp.Click(chromedp.CSS(`.row a`)))
+	waitFor("the photo in the thread", `document.querySelector('#parts img[alt="parcel.png"]')?.naturalWidth === 40`)
 	do(chromedp.Navigate(base + "/app/inbox?view=all"))
 	waitFor("the second conversation", `document.querySelectorAll('.row').length === 1 && document.querySelector('.row').textContent.includes('And my invoice?') && !document.querySelector('.select-all').hidden`)
 	do(chromedp.Click(chromedp.CSS("#select-all")), chromedp.Evaluate[chromedp.Void](`document.querySelector('#bulk-action').value = 'close'`), chromedp.Click(chromedp.CSS("#bulk-apply")))

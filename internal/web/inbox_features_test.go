@@ -140,7 +140,7 @@ func TestSavedReplies(t *testing.T) {
 		}
 
 		// Another workspace's owner sees none of it and cannot change it.
-		other, otherOwner, _ := e.workspace("Other")
+		_, otherOwner, _ := e.workspace("Other")
 		ob := e.browser()
 		ob.mustSignin(otherOwner.Email)
 		if strings.Contains(ob.get("/app/settings/saved-replies").body, "Greeting") {
@@ -149,7 +149,6 @@ func TestSavedReplies(t *testing.T) {
 		want(t, ob.get("/app/settings/saved-replies/"+rid), http.StatusNotFound, "Saved reply not found")
 		want(t, ob.send("/app/settings/saved-replies/"+rid, url.Values{"name": {"X"}, "body": {"x"}}), http.StatusNotFound, "Saved reply not found")
 		want(t, ob.send("/app/settings/saved-replies/"+rid+"/delete", url.Values{}), http.StatusNotFound, "Saved reply not found")
-		_ = other
 
 		// The owner deletes it.
 		before = e.head(e.ws.ID)

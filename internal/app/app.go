@@ -134,7 +134,8 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	// which keeps every other path.
 	root := http.NewServeMux()
 	root.Handle("/", apiServer)
-	web.New(db, web.Options{Secure: strings.HasPrefix(cfg.PublicURL, "https://"), SMTPURL: cfg.SMTPURL, SMTPFrom: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Realtime: hub}).Routes(root)
+	web.New(db, web.Options{Secure: strings.HasPrefix(cfg.PublicURL, "https://"), SMTPURL: cfg.SMTPURL, SMTPFrom: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Realtime: hub,
+		AttachmentDir: filepath.Join(cfg.DataDir, "attachments")}).Routes(root)
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -53,9 +53,14 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 			}
 			return template.HTML(bodyPolicy.Sanitize(*body)) //nolint:gosec // sanitized just now
 		},
+		"deref":       func(n *int64) int64 { return *n },
+		"teammateURL": teammateURL,
+		"isImage": func(a conversation.Attachment) bool {
+			return strings.HasPrefix(a.ContentType, "image/") && a.ContentType != "image/svg+xml"
+		},
 	}
-	for _, name := range []string{"inbox", "conversation"} {
-		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	for _, name := range []string{"inbox", "conversation", "savedreplies"} {
+		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html", "templates/inboxparts.html", "templates/settingsnav.html"))
 	}
 	s.convs = store.NewConversations(s.db)
 	mux.Handle("GET /app/assets/inbox.css", asset("text/css; charset=utf-8", inboxCSS))
@@ -65,14 +70,23 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /app/conversations/{id}", s.page(nil, s.conversationPage))
 	mux.Handle("POST /app/conversations/{id}/reply", s.page(nil, s.conversationReply))
 	mux.Handle("POST /app/conversations/{id}/action", s.page(nil, s.conversationAction))
+	mux.Handle("POST /app/conversations/{id}/tags", s.page(nil, s.conversationTag))
+	mux.Handle("POST /app/conversations/{id}/attributes", s.page(nil, s.conversationAttributes))
+	mux.Handle("GET /app/attachments/{id}/{name}", s.page(nil, s.attachmentFile))
+	mux.Handle("POST /app/inbox/bulk", s.page(nil, s.inboxBulk))
+	mux.Handle("POST /app/inbox/views", s.page(nil, s.saveInboxView))
+	mux.Handle("POST /app/inbox/views/{id}/delete", s.page(nil, s.deleteInboxView))
+	s.savedReplyRoutes(mux)
 }
 
 // inboxView is one entry of the inbox's view list.
 type inboxView struct {
-	Key    string // mine, unassigned, all, mentions, team:ID
+	Key    string // mine, unassigned, all, mentions, team:ID, custom:ID
 	Name   string
-	Count  int
-	filter string // JSON filter beside the state; "" for the placeholder
+	Count  int    // conversations in the view; for Mentions, those with unread mentions
+	Custom int64  // the teammate's saved view's id
+	Broken string // why a saved view's filter no longer parses
+	filter string // JSON filter beside the state; "" for Mentions
 	// match, when set, says which of the workspace's kept counts
 	// (store.InboxCounts) the view sums, so counting reads no conversation.
 	match func(c store.InboxCount) bool
@@ -87,6 +101,7 @@ type inboxRow struct {
 	Updated  int64
 	Waiting  *int64
 	Assignee string
+	Unread   int // unread mentions (Mentions view)
 }
 
 type inboxData struct {
@@ -102,6 +117,17 @@ type inboxData struct {
 	States  []string
 	Sorts   [][2]string
 	Seq     int64 // the event log's head before the page was read
+	Custom  int64 // the open view is the teammate's saved view with this id
+
+	// The bulk action and save-view forms.
+	AdminList  [][2]string
+	Teams      []*team.Team
+	Snoozes    [][2]string
+	Notice     string
+	Error      string
+	Failed     []string
+	ViewName   string
+	FilterJSON string
 }
 
 var inboxSorts = [][2]string{{"newest", "Newest"}, {"oldest", "Oldest"}, {"waiting", "Waiting longest"}, {"priority", "Priority"}}
@@ -114,6 +140,10 @@ var priorityRank = query.Field{Name: "priority_rank", Kind: query.Integer, Expr:
 
 func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Team, error) {
 	teams, err := s.teams.List(r.Context(), v.ws.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	custom, err := store.NewSavedReplies(s.db).InboxViews(r.Context(), v.ws.ID, v.admin.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,6 +163,9 @@ func (s *Server) inboxViews(r *http.Request, v *visit) ([]inboxView, []*team.Tea
 			filter: `{"operator":"AND","value":[{"field":"team_assignee_id","operator":"=","value":` + id + `},{"field":"admin_assignee_id","operator":"=","value":null}]}`,
 			match:  func(c store.InboxCount) bool { return c.TeamID == t.ID && c.AdminID == 0 }})
 	}
+	for _, cv := range custom {
+		views = append(views, inboxView{Key: "custom:" + strconv.FormatInt(cv.ID, 10), Name: cv.Name, filter: cv.Filter, Custom: cv.ID})
+	}
 	return views, teams, nil
 }
 
@@ -141,9 +174,14 @@ func viewFilter(vw inboxView, state string, schema *conversation.Schema) (*query
 }
 
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) error {
-	q := r.URL.Query()
+	return s.showInbox(w, r, v, r.URL.Query(), http.StatusOK, inboxData{})
+}
+
+// showInbox renders the inbox for the query q with status; d carries a
+// message of the page's forms (bulk results, a refused view filter).
+func (s *Server) showInbox(w http.ResponseWriter, r *http.Request, v *visit, q url.Values, status int, d inboxData) error {
 	var err error
-	d := inboxData{View: q.Get("view"), State: q.Get("state"), Sort: q.Get("sort"), States: []string{"open", "snoozed", "closed"}, Sorts: inboxSorts}
+	d.View, d.State, d.Sort, d.States, d.Sorts, d.Snoozes = q.Get("view"), q.Get("state"), q.Get("sort"), []string{"open", "snoozed", "closed"}, inboxSorts, snoozePresets
 	if d.View == "" {
 		d.View = "mine"
 	}
@@ -153,10 +191,11 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if d.Seq, err = eventlog.Head(r.Context(), s.db.Read(), v.ws.ID); err != nil {
 		return err
 	}
-	views, _, err := s.inboxViews(r, v)
+	views, teams, err := s.inboxViews(r, v)
 	if err != nil {
 		return err
 	}
+	d.Teams = teams
 	schema := conversation.NewSchema(v.ws.Location(), nil, true)
 	counts, err := s.convs.InboxCounts(r.Context(), v.ws.ID)
 	if err != nil {
@@ -172,10 +211,23 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 			}
 		} else if views[i].filter != "" {
 			f, err := viewFilter(views[i], d.State, schema)
+			if err != nil && views[i].Custom != 0 {
+				// A saved filter the workspace's fields no longer allow
+				// (an attribute archived since): the view says so.
+				views[i].Broken = err.Error()
+				if views[i].Key == d.View {
+					cur = &views[i]
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}
 			if views[i].Count, err = s.convs.Count(r.Context(), v.ws.ID, f); err != nil {
+				return err
+			}
+		} else if views[i].Key == "mentions" {
+			if views[i].Count, err = s.convs.UnreadMentions(r.Context(), v.ws.ID, v.admin.ID); err != nil {
 				return err
 			}
 		}
@@ -186,10 +238,23 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 	if cur == nil {
 		return pageErr(http.StatusNotFound, "No such inbox", "There is no such inbox view in this workspace.")
 	}
-	d.Views, d.ViewNm = views, cur.Name
+	d.Views, d.ViewNm, d.Custom = views, cur.Name, cur.Custom
+	if cur.Broken != "" {
+		d.Error = "This view's filter is no longer valid (" + cur.Broken + "). Delete the view and save it again."
+		s.render(w, http.StatusBadRequest, "inbox", v.view("Inbox", "inbox", d))
+		return nil
+	}
+	names, err := s.adminNames(r, v)
+	if err != nil {
+		return err
+	}
+	d.AdminList = adminList(names)
 	if cur.filter == "" {
 		d.Mention = true
-		s.render(w, http.StatusOK, "inbox", v.view("Inbox", "inbox", d))
+		if err := s.mentionRows(r, v, &d, names); err != nil {
+			return err
+		}
+		s.render(w, status, "inbox", v.view("Inbox", "inbox", d))
 		return nil
 	}
 	var sort store.SearchSort
@@ -224,21 +289,31 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, v *visit) err
 		return err
 	}
 	d.Total = cur.Count
-	names, err := s.adminNames(r, v)
-	if err != nil {
-		return err
-	}
 	for i, c := range page.Conversations {
 		if i == inboxPerPage {
 			nq := url.Values{"view": {d.View}, "state": {d.State}, "sort": {d.Sort}, "after": {encodeCursor(page.Keys[i-1])}}
 			d.Next = template.URL("/app/inbox?" + nq.Encode()) //nolint:gosec // built from url.Values
 			break
 		}
-		d.Rows = append(d.Rows, inboxRow{ID: c.ID, Who: who(c.Source.Author), Snippet: snippet(c), State: c.State, Priority: c.Priority,
-			Updated: c.UpdatedAt, Waiting: c.WaitingSince, Assignee: assigneeName(c, names)})
+		d.Rows = append(d.Rows, rowOf(c, names))
 	}
-	s.render(w, http.StatusOK, "inbox", v.view("Inbox", "inbox", d))
+	s.render(w, status, "inbox", v.view("Inbox", "inbox", d))
 	return nil
+}
+
+func rowOf(c *conversation.Conversation, names map[int64]string) inboxRow {
+	return inboxRow{ID: c.ID, Who: who(c.Source.Author), Snippet: snippet(c), State: c.State, Priority: c.Priority,
+		Updated: c.UpdatedAt, Waiting: c.WaitingSince, Assignee: assigneeName(c, names)}
+}
+
+// adminList is the teammates as (id, name) pairs by name, for menus.
+func adminList(names map[int64]string) [][2]string {
+	var out [][2]string
+	for id, n := range names {
+		out = append(out, [2]string{strconv.FormatInt(id, 10), n})
+	}
+	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+	return out
 }
 
 // encodeCursor packs a keyset position in a URL-safe string.
@@ -331,6 +406,9 @@ type threadPart struct {
 	Body   *string
 	Event  string
 	At     int64
+	// MentionsMe marks a note that @mentions the teammate viewing it.
+	MentionsMe  bool
+	Attachments []conversation.Attachment
 }
 
 type conversationData struct {
@@ -347,6 +425,14 @@ type conversationData struct {
 	Prios     []string
 	Error     string
 	Seq       int64 // the event log's head before the page was read
+
+	SeenAt   *int64 // when the contact last saw the conversation
+	Contact  contactBrief
+	AllTags  []*store.Tag
+	Attrs    []attrField
+	Replies  []savedReplyOption
+	Draft    string // the composer's text (a saved reply inserted without JS)
+	Mentions [][2]string
 }
 
 var snoozePresets = [][2]string{{"1h", "1 hour"}, {"tomorrow", "Tomorrow 9:00"}, {"monday", "Monday 9:00"}, {"week", "1 week"}}
@@ -394,13 +480,13 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 		return err
 	}
 	d := conversationData{C: c, Who: who(c.Source.Author), Subject: c.Source.Subject, Admins: names, Teams: teams, Snoozes: snoozePresets, Prios: conversation.Priorities, Error: msg, Seq: seq}
+	if err := s.conversationDetails(r, v, c, &d); err != nil {
+		return err
+	}
 	if c.Title != nil && *c.Title != "" {
 		d.Subject = *c.Title
 	}
-	for id, n := range names {
-		d.AdminList = append(d.AdminList, [2]string{strconv.FormatInt(id, 10), n})
-	}
-	slices.SortFunc(d.AdminList, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+	d.AdminList, d.Mentions = adminList(names), mentionOptions(names)
 	d.Assignee = assigneeName(c, names)
 	if c.TeamAssigneeID != nil {
 		for _, t := range teams {
@@ -409,17 +495,32 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request, v *vis
 			}
 		}
 	}
+	// The notes that mention the teammate; opening the page reads them.
+	mine, err := s.convs.MentionedParts(r.Context(), v.ws.ID, c.ID, v.admin.ID)
+	if err != nil {
+		return err
+	}
+	for _, seen := range mine {
+		if !seen {
+			if err := s.convs.MarkMentionsSeen(r.Context(), v.ws.ID, c.ID, v.admin.ID, time.Now().Unix()); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	src := c.Source.Body
-	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt})
+	d.Parts = append(d.Parts, threadPart{Kind: "message", Author: who(c.Source.Author), Admin: c.Source.Author.Type == conversation.AuthorAdmin, Body: &src, At: c.CreatedAt, Attachments: c.Source.Attachments})
 	for _, p := range c.Parts {
-		d.Parts = append(d.Parts, partOf(p, names, teams))
+		tp := partOf(p, names, teams)
+		_, tp.MentionsMe = mine[p.ID]
+		d.Parts = append(d.Parts, tp)
 	}
 	s.render(w, status, "conversation", v.view(d.Who, "inbox", d))
 	return nil
 }
 
 func partOf(p *conversation.Part, names map[int64]string, teams []*team.Team) threadPart {
-	tp := threadPart{ID: p.ID, Type: p.Type, Author: who(p.Author), Admin: p.Author.Type == conversation.AuthorAdmin, Body: p.Body, At: p.CreatedAt}
+	tp := threadPart{ID: p.ID, Type: p.Type, Author: who(p.Author), Admin: p.Author.Type == conversation.AuthorAdmin, Body: p.Body, At: p.CreatedAt, Attachments: p.Attachments}
 	switch p.Type {
 	case conversation.PartComment, conversation.PartQuickReply:
 		tp.Kind = "message"
@@ -466,14 +567,19 @@ func (v *visit) author() conversation.Author {
 // events) and sends the browser back to the conversation; a refusal of
 // the rules is shown on the page with a 400.
 func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn func(c *conversation.Conversation) (*conversation.Change, error)) error {
+	return s.changeTx(w, r, v, func(_ *store.Tx, c *conversation.Conversation) (*conversation.Change, error) { return fn(c) })
+}
+
+// changeTx is change for a rule that writes rows of its own in the
+// change's transaction (the mentions of a note).
+func (s *Server) changeTx(w http.ResponseWriter, r *http.Request, v *visit, fn func(tx *store.Tx, c *conversation.Conversation) (*conversation.Change, error)) error {
 	c, err := s.conversationOf(r, v)
 	if err != nil {
 		return err
 	}
-	_, err = s.convs.Change(r.Context(), v.ws.ID, c.ID, fn)
-	var re *conversation.RuleError
-	if errors.As(err, &re) {
-		return s.reshow(w, r, v, http.StatusBadRequest, re.Message)
+	_, err = s.convs.ChangeTx(r.Context(), v.ws.ID, c.ID, fn)
+	if msg, ok := refusal(err); ok {
+		return s.reshow(w, r, v, http.StatusBadRequest, msg)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNoConversation
@@ -483,6 +589,19 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, v *visit, fn fun
 	}
 	http.Redirect(w, r, "/app/conversations/"+strconv.FormatInt(c.ID, 10), http.StatusSeeOther)
 	return nil
+}
+
+// refusal is the message of an error the teammate can act on: a refusal
+// of the conversation rules, or a tag or teammate that is gone.
+func refusal(err error) (string, bool) {
+	var re *conversation.RuleError
+	switch {
+	case errors.As(err, &re):
+		return re.Message, true
+	case store.IsMissing(err, "tag"):
+		return "That tag does not exist (any more).", true
+	}
+	return "", false
 }
 
 func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -496,8 +615,34 @@ func (s *Server) conversationReply(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	html := conversation.TextHTML(body)
 	admin := v.author()
-	return s.change(w, r, v, func(c *conversation.Conversation) (*conversation.Change, error) {
-		return c.AdminReply(admin, kind, html, nil, nil, time.Now().Unix())
+	var mentions []int64
+	if kind == conversation.PartNote {
+		admins, err := s.ws.Admins(r.Context(), v.ws.ID)
+		if err != nil {
+			return err
+		}
+		mentions = mentioned(body, admins, v.admin.ID)
+	}
+	return s.changeTx(w, r, v, func(tx *store.Tx, c *conversation.Conversation) (*conversation.Change, error) {
+		now := time.Now().Unix()
+		ch, err := c.AdminReply(admin, kind, html, nil, nil, now)
+		if err != nil || len(mentions) == 0 {
+			return ch, err
+		}
+		i := slices.IndexFunc(ch.Parts, func(p *conversation.Part) bool { return p.Type == conversation.PartNote })
+		if i < 0 {
+			return ch, nil
+		}
+		note, then := ch.Parts[i], ch.Then
+		ch.Then = func() error {
+			if then != nil {
+				if err := then(); err != nil {
+					return err
+				}
+			}
+			return store.RecordMentionsIn(r.Context(), tx, v.ws.ID, c.ID, note.ID, v.admin.ID, mentions, now)
+		}
+		return ch, nil
 	})
 }
 
@@ -525,10 +670,22 @@ func snoozeUntil(preset string, now time.Time, loc *time.Location) (int64, bool)
 }
 
 func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *visit) error {
+	fn, msg, err := s.actionRule(r, v)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return s.reshow(w, r, v, http.StatusBadRequest, msg)
+	}
+	return s.change(w, r, v, fn)
+}
+
+// actionRule reads the form's action (close, open, snooze, assign,
+// priority) and returns the rule that applies it; msg says what is wrong
+// with the form. The conversation page and bulk actions share it.
+func (s *Server) actionRule(r *http.Request, v *visit) (fn func(c *conversation.Conversation) (*conversation.Change, error), msg string, err error) {
 	admin := v.author()
 	now := time.Now()
-	bad := func(msg string) error { return s.reshow(w, r, v, http.StatusBadRequest, msg) }
-	var fn func(c *conversation.Conversation) (*conversation.Change, error)
 	switch r.PostFormValue("action") {
 	case "close":
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
@@ -538,8 +695,17 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) { return c.Open(admin, now.Unix()) }
 	case "snooze":
 		until, ok := snoozeUntil(r.PostFormValue("until"), now, v.ws.Location())
+		if r.PostFormValue("until") == "date" {
+			// A date of the teammate's choosing: 9:00 that day in the
+			// workspace's zone, which must be in the future.
+			d, err := time.ParseInLocation("2006-01-02", r.PostFormValue("until_date"), v.ws.Location())
+			if until = d.Add(9 * time.Hour).Unix(); err != nil || until <= now.Unix() {
+				return nil, "Choose a date after today to snooze until.", nil
+			}
+			ok = true
+		}
 		if !ok {
-			return bad("Choose how long to snooze.")
+			return nil, "Choose how long to snooze.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Snooze(admin, until, now.Unix())
@@ -547,10 +713,10 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 	case "assign":
 		kind, id, err := s.assignee(r, v)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		if kind == "" {
-			return bad("Choose a teammate or a team of this workspace.")
+			return nil, "Choose a teammate or a team of this workspace.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Assign(admin, kind, id, "", now.Unix())
@@ -558,15 +724,15 @@ func (s *Server) conversationAction(w http.ResponseWriter, r *http.Request, v *v
 	case "priority":
 		p, ok := conversation.ParsePriority(r.PostFormValue("priority"))
 		if !ok {
-			return bad("Choose a priority.")
+			return nil, "Choose a priority.", nil
 		}
 		fn = func(c *conversation.Conversation) (*conversation.Change, error) {
 			return c.Apply(conversation.Update{Priority: &p}, now.Unix())
 		}
 	default:
-		return bad("Unknown action.")
+		return nil, "Unknown action.", nil
 	}
-	return s.change(w, r, v, fn)
+	return fn, "", nil
 }
 
 // assignee reads the form's "to": "me", "admin:ID", "team:ID" or "none"

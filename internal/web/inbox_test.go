@@ -153,7 +153,7 @@ func TestInboxViews(t *testing.T) {
 		if got := rowIDs(p.body); !slices.Equal(got, []string{id(closed)}) {
 			t.Fatalf("closed lists %v", got)
 		}
-		want(t, b.get("/app/inbox?view=mentions"), http.StatusOK, "Mentions are not available yet")
+		want(t, b.get("/app/inbox?view=mentions"), http.StatusOK, "Nobody has mentioned you yet")
 		want(t, b.get("/app/inbox?view=team:999999"), http.StatusNotFound, "No such inbox")
 		want(t, b.get("/app/inbox?view=all&after=garbage"), http.StatusBadRequest, "not valid")
 		if strings.Contains(b.get("/app/inbox?view=all").body, "Zed") {

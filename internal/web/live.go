@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleyhq/parley/internal/bus"
 	"github.com/parleyhq/parley/internal/eventlog"
 	"github.com/parleyhq/parley/internal/realtime"
 )
@@ -33,10 +34,11 @@ func asset(kind string, body []byte) http.Handler {
 // liveFrame is what the web app's socket sends for each conversation
 // event: enough for the page to know what to refresh.
 type liveFrame struct {
-	Type           string `json:"type"`
-	Seq            int64  `json:"seq"`
-	Topic          string `json:"topic"`
+	Type           string `json:"type"` // event; mention (the teammate was @mentioned); typing (a contact types)
+	Seq            int64  `json:"seq,omitempty"`
+	Topic          string `json:"topic,omitempty"`
 	ConversationID string `json:"conversation_id"`
+	Name           string `json:"name,omitempty"` // who types
 }
 
 // liveSocket is GET /app/realtime: the teammate socket for the signed-in
@@ -54,6 +56,7 @@ func (s *Server) liveSocket(w http.ResponseWriter, r *http.Request, v *visit) er
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return pageErr(http.StatusBadRequest, "Not a WebSocket", "This address is the web app's WebSocket.")
 	}
+	me := strconv.FormatInt(v.admin.ID, 10)
 	head, err := eventlog.Head(r.Context(), s.db.Read(), v.ws.ID)
 	if err != nil {
 		return err
@@ -78,12 +81,46 @@ func (s *Server) liveSocket(w http.ResponseWriter, r *http.Request, v *visit) er
 		Filter:    func(e *eventlog.Event) bool { return strings.HasPrefix(e.Topic, "conversation.") },
 		Render: func(e *eventlog.Event) []byte {
 			var item struct {
-				ID string `json:"id"`
+				ID             string `json:"id"`
+				ConversationID string `json:"conversation_id"` // conversation.contact.seen
+				AdminID        string `json:"admin_id"`        // conversation.admin.mentioned
 			}
 			_ = json.Unmarshal(e.Item, &item)
-			b, _ := json.Marshal(liveFrame{Type: "event", Seq: e.Seq, Topic: e.Topic, ConversationID: item.ID})
+			f := liveFrame{Type: "event", Seq: e.Seq, Topic: e.Topic, ConversationID: item.ID}
+			if f.ConversationID == "" {
+				f.ConversationID = item.ConversationID
+			}
+			if e.Topic == "conversation.admin.mentioned" && item.AdminID == me {
+				f.Type = "mention"
+			}
+			b, _ := json.Marshal(f)
 			return b
 		},
+		Signal: typingFrame,
 	})
 	return nil
+}
+
+// typingFrame passes a contact's typing (the Messenger's typing signal
+// for teammates) to the page.
+func typingFrame(sig bus.Signal) []byte {
+	if sig.Kind != "typing" {
+		return nil
+	}
+	var t struct {
+		ConversationID string `json:"conversation_id"`
+		Audience       string `json:"audience"`
+		Author         struct {
+			Name *string `json:"name"`
+		} `json:"author"`
+	}
+	if json.Unmarshal(sig.Data, &t) != nil || t.Audience != "teammates" {
+		return nil
+	}
+	name := "The contact"
+	if t.Author.Name != nil && *t.Author.Name != "" {
+		name = *t.Author.Name
+	}
+	b, _ := json.Marshal(liveFrame{Type: "typing", ConversationID: t.ConversationID, Name: name})
+	return b
 }

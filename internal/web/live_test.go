@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ type liveFrame struct {
 	Seq            int64  `json:"seq"`
 	Topic          string `json:"topic"`
 	ConversationID string `json:"conversation_id"`
+	Name           string `json:"name"`
 }
 
 // GET /app/realtime: the session cookie opens the socket, which carries
@@ -99,6 +101,27 @@ func TestLiveSocket(t *testing.T) {
 		read(c2) // welcome
 		if f := read(c2); f.Topic != "conversation.user.created" || f.ConversationID != id(conv) {
 			t.Fatalf("resumed frame %+v", f)
+		}
+
+		// The agent's note mentioning the owner: the owner's socket gets the
+		// note's event, then a "mention" frame.
+		agent := e.browser()
+		agent.mustSignin(e.agent.Email)
+		if p := agent.send("/app/conversations/"+id(conv)+"/reply", url.Values{"kind": {"note"}, "body": {"@Acme Owner look"}}); p.status != http.StatusSeeOther {
+			t.Fatalf("note: %d", p.status)
+		}
+		if f := read(c); f.Type != "event" || f.Topic != "conversation.admin.noted" {
+			t.Fatalf("frame %+v, want the note", f)
+		}
+		if f := read(c); f.Type != "mention" || f.Topic != "conversation.admin.mentioned" || f.ConversationID != id(conv) {
+			t.Fatalf("frame %+v, want the owner's mention", f)
+		}
+		// A contact typing reaches teammates' pages; typing meant for
+		// contacts (a teammate's) does not.
+		hub.PublishSignal(bus.Signal{Workspace: e.ws.ID, Kind: "typing", Data: []byte(`{"conversation_id":"` + id(conv) + `","audience":"contacts","author":{"type":"admin","name":"Acme Agent"}}`)})
+		hub.PublishSignal(bus.Signal{Workspace: e.ws.ID, Kind: "typing", Data: []byte(`{"conversation_id":"` + id(conv) + `","audience":"teammates","author":{"type":"user","id":"c1","name":"Ann"}}`)})
+		if f := read(c); f.Type != "typing" || f.Name != "Ann" || f.ConversationID != id(conv) {
+			t.Fatalf("frame %+v, want Ann typing", f)
 		}
 	})
 }

@@ -44,6 +44,9 @@ type Options struct {
 	FailureWindow time.Duration
 	// Realtime, when set, serves the web app's live socket (/app/realtime).
 	Realtime *realtime.Hub
+	// AttachmentDir is where the Messenger stores uploads (the API's
+	// AttachmentDir); the conversation page serves them to teammates.
+	AttachmentDir string
 	// Now is the clock (tests move it); time.Now when nil.
 	Now func() time.Time
 	// SMTPURL and SMTPFrom send invitation and password reset emails

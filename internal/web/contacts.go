@@ -432,7 +432,7 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	d := &contactsData{Q: lq, Sorts: contactSorts, SegName: name}
 	refuse := func(msg string) error {
-		schema, custom, err := s.contactSchema(r, v)
+		_, custom, err := s.contactSchema(r, v)
 		if err != nil {
 			return err
 		}
@@ -441,7 +441,6 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 			return err
 		}
 		d.Tab = lq.Role + "s"
-		_ = schema
 		vw := v.view("Save segment", "contacts", d)
 		vw.Error = msg
 		s.render(w, http.StatusBadRequest, "contacts", vw)

@@ -36,13 +36,19 @@ var contactsCSS []byte
 
 const (
 	contactsPerPage = 50
-	// colsCookie remembers the teammate's chosen list columns (per browser).
-	colsCookie = "parley_contact_cols"
-	maxFilter  = 64 << 10
+	// colsCookie and companyColsCookie remember the teammate's chosen list
+	// columns (per browser).
+	colsCookie        = "parley_contact_cols"
+	companyColsCookie = "parley_company_cols"
+	maxFilter         = 64 << 10
 )
 
-// defaultCols are the list's columns until the teammate picks others.
-var defaultCols = []string{"name", "email", "last_seen_at", "created_at"}
+// defaultCols and defaultCompanyCols are the lists' columns until the
+// teammate picks others.
+var (
+	defaultCols        = []string{"name", "email", "last_seen_at", "created_at"}
+	defaultCompanyCols = []string{"name", "company_id", "plan", "user_count", "created_at", "last_request_at"}
+)
 
 // contactSorts are the orders the lists offer: date fields, so the keyset
 // cursor is a number (encodeCursor).
@@ -62,9 +68,8 @@ type contactsStore struct {
 
 func (s *Server) contactRoutes(mux *http.ServeMux) {
 	f := template.FuncMap{
-		"date":  funcs["date"],
-		"when":  func(unix int64) string { return time.Unix(unix, 0).UTC().Format("2 Jan 2006 15:04") },
-		"deref": func(p *int64) int64 { return *p },
+		"date": funcs["date"],
+		"when": func(unix int64) string { return time.Unix(unix, 0).UTC().Format("2 Jan 2006 15:04") },
 	}
 	for _, name := range []string{"contacts", "contact", "companies", "company", "contacts_import", "contacts_import_job"} {
 		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html", "templates/contactpanel.html", "templates/contacts_nav.html"))
@@ -99,17 +104,18 @@ type column struct {
 	On    bool
 }
 
-// contactColumns lists every column a teammate can pick, chosen ones
-// marked, and the chosen ones in the order of the list.
-func contactColumns(custom []*attribute.Attribute, chosen []string) (all, on []column) {
-	for _, b := range attribute.ContactBuiltins {
+// columnsOf lists every column of a model a teammate can pick, chosen
+// ones marked, and the chosen ones in the order of the list (defaults when
+// none is known).
+func columnsOf(model string, custom []*attribute.Attribute, chosen, defaults []string) (all, on []column) {
+	for _, b := range attribute.Builtins(model) {
 		if b.Name == "id" || b.Name == "avatar" {
 			continue
 		}
 		all = append(all, column{Name: b.Name, Label: b.Label, Type: b.DataType})
 	}
 	for _, a := range custom {
-		if !a.Archived {
+		if !a.Archived && a.Model == model {
 			all = append(all, column{Name: "custom_attributes." + a.Name, Label: a.Label, Type: a.DataType})
 		}
 	}
@@ -123,16 +129,20 @@ func contactColumns(custom []*attribute.Attribute, chosen []string) (all, on []c
 			}
 		}
 	}
-	if len(on) == 0 {
-		return contactColumns(custom, defaultCols)
+	if len(on) == 0 && chosen != nil {
+		return columnsOf(model, custom, defaults, nil)
 	}
 	return all, on
 }
 
+func contactColumns(custom []*attribute.Attribute, chosen []string) (all, on []column) {
+	return columnsOf(attribute.ModelContact, custom, chosen, defaultCols)
+}
+
 // chosenColumns reads the columns from the request: `col` values when the
-// picker was submitted (pick=1), else the cookie, else the defaults. It
-// remembers a picked choice in the cookie.
-func chosenColumns(w http.ResponseWriter, r *http.Request, secure bool) []string {
+// picker was submitted (pick=1), else `cols`, else the cookie, else the
+// defaults. It remembers a picked choice in the cookie (when w is set).
+func chosenColumns(w http.ResponseWriter, r *http.Request, cookie string, defaults []string, secure bool) []string {
 	q := r.URL.Query()
 	if q.Get("pick") == "1" {
 		cols := q["col"]
@@ -140,7 +150,7 @@ func chosenColumns(w http.ResponseWriter, r *http.Request, secure bool) []string
 			cols = cols[:60]
 		}
 		if w != nil {
-			http.SetCookie(w, &http.Cookie{Name: colsCookie, Value: url.QueryEscape(strings.Join(cols, ",")), Path: "/app/", MaxAge: 365 * 24 * 3600,
+			http.SetCookie(w, &http.Cookie{Name: cookie, Value: url.QueryEscape(strings.Join(cols, ",")), Path: "/app/", MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 		}
 		return cols
@@ -148,21 +158,19 @@ func chosenColumns(w http.ResponseWriter, r *http.Request, secure bool) []string
 	if c := q.Get("cols"); c != "" {
 		return strings.Split(c, ",")
 	}
-	if c, err := r.Cookie(colsCookie); err == nil {
+	if c, err := r.Cookie(cookie); err == nil {
 		if v, err := url.QueryUnescape(c.Value); err == nil && v != "" {
 			return strings.Split(v, ",")
 		}
 	}
-	return defaultCols
+	return defaults
 }
 
-// cell renders a contact's value of column c.
-func cell(c *contact.Contact, col column, loc *time.Location) string {
-	vs := (&contact.Record{Contact: c}).Values(col.Name)
-	if len(vs) == 0 || vs[0] == nil {
+// format renders a value of column col.
+func format(v any, col column, loc *time.Location) string {
+	switch v := v.(type) {
+	case nil:
 		return ""
-	}
-	switch v := vs[0].(type) {
 	case int64:
 		if col.Type == attribute.TypeDate {
 			return time.Unix(v, 0).In(loc).Format("2006-01-02 15:04")
@@ -178,7 +186,16 @@ func cell(c *contact.Contact, col column, loc *time.Location) string {
 	case string:
 		return v
 	}
-	return fmt.Sprint(vs[0])
+	return fmt.Sprint(v)
+}
+
+// cell renders a contact's value of column c.
+func cell(c *contact.Contact, col column, loc *time.Location) string {
+	vs := (&contact.Record{Contact: c}).Values(col.Name)
+	if len(vs) == 0 {
+		return ""
+	}
+	return format(vs[0], col, loc)
 }
 
 // contactSchema is the filter-language schema of the workspace, as the REST
@@ -319,6 +336,7 @@ type contactsData struct {
 	Next       template.URL
 	Export     template.URL
 	Sorts      [][2]string
+	Picker     picker
 	Segment    *segment.Segment
 	Segments   []*segment.Segment
 	SegName    string
@@ -328,7 +346,7 @@ type contactsData struct {
 func (s *Server) contactsPage(w http.ResponseWriter, r *http.Request, v *visit) error {
 	lq := readListQuery(r)
 	d := contactsData{Q: lq, Sorts: contactSorts, Saved: r.URL.Query().Get("saved") == "1"}
-	return s.renderContacts(w, r, v, &d, chosenColumns(w, r, s.opts.Secure))
+	return s.renderContacts(w, r, v, &d, chosenColumns(w, r, colsCookie, defaultCols, s.opts.Secure))
 }
 
 // renderContacts lists one page of d.Q (or shows the filter's error with
@@ -348,6 +366,13 @@ func (s *Server) renderContacts(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	d.Segment = sg
 	d.Tab = d.Q.Role + "s"
+	d.Picker = picker{Action: "/app/contacts", Columns: d.AllColumns}
+	for k, vs := range d.Q.values() {
+		if k != "after" {
+			d.Picker.Hidden = append(d.Picker.Hidden, [2]string{k, vs[0]})
+		}
+	}
+	slices.SortFunc(d.Picker.Hidden, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	title := map[string]string{contact.RoleUser: "Users", contact.RoleLead: "Leads"}[d.Q.Role]
 	vw := v.view(title, "contacts", d)
 	if msg != "" {
@@ -436,11 +461,12 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 		if err != nil {
 			return err
 		}
-		d.AllColumns, d.Columns = contactColumns(custom, chosenColumns(nil, r, false))
+		d.AllColumns, d.Columns = contactColumns(custom, chosenColumns(nil, r, colsCookie, defaultCols, false))
 		if d.Segments, err = s.cs.segments.List(r.Context(), v.ws.ID); err != nil {
 			return err
 		}
 		d.Tab = lq.Role + "s"
+		d.Picker = picker{Action: "/app/contacts", Columns: d.AllColumns, Hidden: [][2]string{{"role", lq.Role}, {"filter", lq.Filter}}}
 		vw := v.view("Save segment", "contacts", d)
 		vw.Error = msg
 		s.render(w, http.StatusBadRequest, "contacts", vw)
@@ -502,13 +528,24 @@ type companyRow struct {
 	ID, Name, CompanyID, Plan string
 	Users                     int
 	CreatedAt                 int64
-	LastSeen                  *int64
+	Cells                     []string
 }
 
 type companiesData struct {
-	Rows  []companyRow
-	Total int
-	Next  string
+	Tab        string
+	Columns    []column
+	AllColumns []column
+	Rows       []companyRow
+	Total      int
+	Next       string
+	Picker     picker
+}
+
+// picker is the column picker's form: where it goes, what it keeps.
+type picker struct {
+	Action  string
+	Hidden  [][2]string
+	Columns []column
 }
 
 func str(p *string) string {
@@ -518,28 +555,89 @@ func str(p *string) string {
 	return *p
 }
 
+// companyValue is a company's value of a list column.
+func companyValue(co *company.Company, name string) any {
+	if attr, ok := strings.CutPrefix(name, "custom_attributes."); ok {
+		return co.CustomAttributes[attr]
+	}
+	ps := func(p *string) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	pi := func(p *int64) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	switch name {
+	case "company_id":
+		return co.CompanyID
+	case "name":
+		return ps(co.Name)
+	case "plan":
+		return ps(co.Plan)
+	case "size":
+		return pi(co.Size)
+	case "website":
+		return ps(co.Website)
+	case "industry":
+		return ps(co.Industry)
+	case "monthly_spend":
+		if co.MonthlySpend == nil {
+			return nil
+		}
+		return *co.MonthlySpend
+	case "session_count":
+		return co.SessionCount
+	case "user_count":
+		return int64(co.UserCount)
+	case "remote_created_at":
+		return pi(co.RemoteCreatedAt)
+	case "created_at":
+		return co.CreatedAt
+	case "last_request_at":
+		return pi(co.LastRequestAt)
+	}
+	return nil
+}
+
 func companyRowOf(co *company.Company) companyRow {
-	return companyRow{ID: co.ID, Name: str(co.Name), CompanyID: co.CompanyID, Plan: str(co.Plan), Users: co.UserCount, CreatedAt: co.CreatedAt, LastSeen: co.LastRequestAt}
+	return companyRow{ID: co.ID, Name: str(co.Name), CompanyID: co.CompanyID, Plan: str(co.Plan), Users: co.UserCount, CreatedAt: co.CreatedAt}
 }
 
 // companiesPage lists companies in id order (ids start with their creation
-// time, so oldest first), cut by keyset on the id.
+// time, so oldest first), cut by keyset on the id, with chosen columns.
 func (s *Server) companiesPage(w http.ResponseWriter, r *http.Request, v *visit) error {
 	after := r.URL.Query().Get("after")
 	if len(after) > 64 {
 		return pageErr(http.StatusBadRequest, "Bad page", "This page link is not valid. Go back to the first page.")
 	}
+	custom, err := s.cs.attrs.Custom(r.Context(), v.ws.ID, attribute.ModelCompany, false)
+	if err != nil {
+		return err
+	}
+	d := companiesData{Tab: "companies"}
+	d.AllColumns, d.Columns = columnsOf(attribute.ModelCompany, custom, chosenColumns(w, r, companyColsCookie, defaultCompanyCols, s.opts.Secure), defaultCompanyCols)
+	d.Picker = picker{Action: "/app/companies", Columns: d.AllColumns}
 	list, total, err := s.cs.companies.Scroll(r.Context(), v.ws.ID, after, contactsPerPage+1)
 	if err != nil {
 		return err
 	}
-	d := companiesData{Total: total}
+	d.Total = total
+	loc := v.ws.Location()
 	for i, co := range list {
 		if i == contactsPerPage {
 			d.Next = list[i-1].ID
 			break
 		}
-		d.Rows = append(d.Rows, companyRowOf(co))
+		row := companyRowOf(co)
+		for _, col := range d.Columns {
+			row.Cells = append(row.Cells, format(companyValue(co, col.Name), col, loc))
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	s.render(w, http.StatusOK, "companies", v.view("Companies", "contacts", d))
 	return nil

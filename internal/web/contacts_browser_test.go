@@ -126,6 +126,10 @@ func contactsBrowserScenario(t *testing.T, chromium, dbURL string) {
 	}
 	c.a11y("the import report")
 
+	do(chromedp.Navigate(base + "/app/companies"))
+	waitFor("the companies", `location.pathname === '/app/companies' && document.querySelector('#total')?.textContent === '0'`)
+	c.a11y("the companies list")
+
 	// Phone-sized: the lists and a contact fit 375 px.
 	do(chromedp.EmulateViewport(375, 740), chromedp.Navigate(base+"/app/contacts"))
 	waitFor("the users at 375 px", `document.querySelector('#total')?.textContent === '6' && document.documentElement.scrollWidth <= 375`)

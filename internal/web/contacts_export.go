@@ -24,7 +24,7 @@ func (s *Server) exportContacts(w http.ResponseWriter, r *http.Request, v *visit
 	if err != nil {
 		return err
 	}
-	_, cols := contactColumns(custom, chosenColumns(nil, r, false))
+	_, cols := contactColumns(custom, chosenColumns(nil, r, colsCookie, defaultCols, false))
 	f, _, msg, err := s.listFilter(r, v, &lq, schema)
 	if err != nil {
 		return err

@@ -163,6 +163,13 @@ func TestContactLists(t *testing.T) {
 		if strings.Contains(p.body, "glob-1") {
 			t.Fatal("another workspace's company listed")
 		}
+		p = b.get("/app/companies?pick=1&col=name&col=size")
+		want(t, p, http.StatusOK, `<th scope="col">Company size</th>`)
+		if strings.Contains(p.body, `<th scope="col">Plan</th>`) {
+			t.Fatal("unpicked company column shown")
+		}
+		want(t, b.get("/app/companies"), http.StatusOK, `<th scope="col">Company size</th>`)
+		want(t, b.get("/app/contacts"), http.StatusOK, `<th scope="col">plan</th>`) // each list its own choice
 		want(t, b.get("/app/companies/"+co.ID), http.StatusOK, "Acme Inc")
 		want(t, b.get("/app/companies/"+oco.ID), http.StatusNotFound, "Company not found")
 	})

@@ -318,12 +318,11 @@ func (s *Server) refusePanel(w http.ResponseWriter, r *http.Request, v *visit, s
 	return nil
 }
 
-// editContact applies the panel's form to the contact with the REST API's
-// rules (PUT /contacts/{id}): trimmed strings within contact.MaxLen, a
-// valid email, no lead from a user, a user keeps an email or a user id,
-// custom attributes through attribute.Defs.Validate; then
-// store.Contacts.Update, which appends contact.*.updated or
-// contact.lead.signed_up. Only the fields the form carries change.
+// editContact applies the panel's form to the contact with contact.Apply,
+// the validation of the REST API's PUT /contacts/{id} (form text converted
+// to JSON as the CSV import converts cells), then store.Contacts.Update,
+// which appends contact.*.updated or contact.lead.signed_up, as the API
+// does. Only the fields the form carries change.
 func (s *Server) editContact(w http.ResponseWriter, r *http.Request, v *visit) error {
 	ctx := r.Context()
 	c, err := s.cs.contacts.Get(ctx, v.ws.ID, r.PathValue("id"))
@@ -334,98 +333,53 @@ func (s *Server) editContact(w http.ResponseWriter, r *http.Request, v *visit) e
 	}
 	loaded := c.Role
 	form := r.PostForm
-	refuse := func(msg string) error { return s.refusePanel(w, r, v, http.StatusBadRequest, msg, form) }
-	strs := []struct {
-		name, label string
-		dst         **string
-	}{{"name", "Name", &c.Name}, {"email", "Email", &c.Email}, {"phone", "Phone", &c.Phone}, {"external_id", "User ID", &c.ExternalID},
-		{"language_override", "Language override", &c.LanguageOverride}}
-	for _, f := range strs {
-		vals, ok := form[f.name]
-		if !ok {
-			continue
+	field := func(name string) *string {
+		if vals, ok := form[name]; ok {
+			return &vals[0]
 		}
-		val := strings.TrimSpace(vals[0])
-		switch {
-		case len(val) > contact.MaxLen[f.name]:
-			return refuse(fmt.Sprintf("%s is longer than %d bytes.", f.label, contact.MaxLen[f.name]))
-		case strings.ContainsRune(val, 0):
-			return refuse(f.label + " contains a NUL character.")
-		case val == "":
-			*f.dst = nil
-		default:
-			*f.dst = &val
+		return nil
+	}
+	ch := &contact.Changes{Role: field("role"), Name: field("name"), Email: field("email"), Phone: field("phone"),
+		ExternalID: field("external_id"), LanguageOverride: field("language_override")}
+	if d := field("signed_up_at"); d != nil {
+		ch.SignedUpAt = json.RawMessage("null")
+		if v := strings.TrimSpace(*d); v != "" {
+			ch.SignedUpAt, _ = json.Marshal(v)
 		}
 	}
-	if c.Email != nil && !contact.ValidEmail(*c.Email) {
-		return refuse(fmt.Sprintf("%q is not a valid email address.", *c.Email))
-	}
-	if vals, ok := form["role"]; ok {
-		switch {
-		case !contact.ValidRole(vals[0]):
-			return refuse("Role must be user or lead.")
-		case c.Role == contact.RoleUser && vals[0] == contact.RoleLead:
-			return refuse("A user cannot be turned back into a lead.")
-		}
-		c.Role = vals[0]
-	}
-	if vals, ok := form["signed_up_at"]; ok {
-		if val := strings.TrimSpace(vals[0]); val == "" {
-			c.SignedUpAt = nil
-		} else {
-			raw, _ := json.Marshal(val)
-			t, err := attribute.ParseTime(raw)
-			if err != nil {
-				return refuse("Signed up " + err.Error() + ".")
-			}
-			c.SignedUpAt = &t
-		}
-	}
-	if vals, ok := form["unsubscribed_from_emails"]; ok {
-		c.UnsubscribedFromEmails = vals[0] == "yes"
+	if u := field("unsubscribed_from_emails"); u != nil {
+		yes := *u == "yes"
+		ch.UnsubscribedFromEmails = &yes
 	}
 	list, err := s.cs.attrs.Custom(ctx, v.ws.ID, attribute.ModelContact, true)
 	if err != nil {
 		return err
 	}
 	defs := attribute.Index(list)
-	custom := map[string]json.RawMessage{}
 	for key, vals := range form {
 		name, ok := strings.CutPrefix(key, "custom_attributes.")
 		if !ok {
 			continue
 		}
+		if ch.CustomAttributes == nil {
+			ch.CustomAttributes = map[string]json.RawMessage{}
+		}
 		val := strings.TrimSpace(vals[0])
-		def := defs[name]
-		switch {
-		case val == "" || def == nil:
-			custom[name] = json.RawMessage("null")
-			if def == nil && val != "" {
-				b, _ := json.Marshal(val)
-				custom[name] = b // refused below with the API's message
-			}
+		switch def := defs[name]; {
+		case val == "":
+			ch.CustomAttributes[name] = json.RawMessage("null")
+		case def == nil: // refused with the API's message
+			ch.CustomAttributes[name], _ = json.Marshal(val)
 		default:
-			custom[name] = csvimport.CellJSON(def, val)
+			ch.CustomAttributes[name] = csvimport.CellJSON(def, val)
 		}
 	}
-	if len(custom) > 0 {
-		vals, err := defs.Validate(custom)
-		if err != nil {
-			return refuse(err.Error() + ".")
+	if err := c.Apply(ch, defs, nil); err != nil {
+		var ve *attribute.ValidationError
+		if errors.As(err, &ve) {
+			return s.refusePanel(w, r, v, http.StatusBadRequest, ve.Message+".", form)
 		}
-		if c.CustomAttributes == nil {
-			c.CustomAttributes = map[string]any{}
-		}
-		for k, val := range vals {
-			if val == nil {
-				delete(c.CustomAttributes, k)
-			} else {
-				c.CustomAttributes[k] = val
-			}
-		}
-	}
-	if c.Role == contact.RoleUser && c.Email == nil && c.ExternalID == nil {
-		return refuse("A user needs an email or a user ID.")
+		return err
 	}
 	err = s.cs.contacts.Update(ctx, c, loaded)
 	var ce *store.ConflictError

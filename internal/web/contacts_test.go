@@ -205,7 +205,7 @@ func TestContactProfile(t *testing.T) {
 		want(t, edit(url.Values{"custom_attributes.seats": {"many"}}), http.StatusBadRequest, "Custom attribute &#39;seats&#39; must be an integer")
 		want(t, edit(url.Values{"email": {"not an email"}}), http.StatusBadRequest, "is not a valid email address")
 		want(t, edit(url.Values{"role": {"lead"}}), http.StatusBadRequest, "cannot be turned back into a lead")
-		want(t, edit(url.Values{"email": {""}}), http.StatusBadRequest, "needs an email or a user ID")
+		want(t, edit(url.Values{"email": {""}}), http.StatusBadRequest, "A user needs an email or an external_id")
 		want(t, edit(url.Values{"email": {"bob@acme.test"}}), http.StatusConflict, "Another contact already has")
 		want(t, edit(url.Values{"custom_attributes.ghost": {"x"}}), http.StatusBadRequest, "does not exist")
 		if got := e.topicsSince(e.ws.ID, seq); len(got) != 0 {

@@ -446,9 +446,10 @@ func contactCursor(c string) *store.Keyset {
 }
 
 // saveSegment saves the list's filter as a segment of the list's role,
-// with the REST API's rules (POST /segments): a name of 1–255 bytes
-// without control characters, a filter that parses, does not reference
-// segment_id, and still parses as the membership filter.
+// with the REST API's rules (POST /segments: segment.CleanName and
+// segment.CheckFilter): a name of 1–255 bytes without control characters,
+// a filter that parses, does not reference segment_id, and still parses
+// as the membership filter.
 func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) error {
 	lq := listQuery{Role: r.PostFormValue("role"), Filter: strings.TrimSpace(r.PostFormValue("filter")), Sort: "created_at", Desc: true}
 	if lq.Role != contact.RoleLead {
@@ -472,13 +473,10 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 		s.render(w, http.StatusBadRequest, "contacts", vw)
 		return nil
 	}
+	name, err := segment.CleanName(name)
 	switch {
-	case name == "":
-		return refuse("Enter a name for the segment.")
-	case len(name) > segment.MaxNameLength:
-		return refuse(fmt.Sprintf("The segment name is longer than %d bytes.", segment.MaxNameLength))
-	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' }):
-		return refuse("The segment name must not contain control characters.")
+	case err != nil:
+		return refuse("Segment " + err.Error() + ".")
 	case lq.Filter == "":
 		return refuse("Filter the list before saving it as a segment.")
 	case len(lq.Filter) > maxFilter:
@@ -492,23 +490,11 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 	if err != nil {
 		return err
 	}
-	f, err := query.Parse(b.Bytes(), schema)
-	if err != nil {
-		msg, err := filterError(err)
-		if err != nil {
-			return err
-		}
-		return refuse(msg)
-	}
-	if slices.Contains(f.Fields(), "segment_id") {
-		return refuse("A segment's filter cannot use another segment.")
-	}
 	sg := &segment.Segment{WorkspaceID: v.ws.ID, ID: ids.New(), Name: name, PersonType: personType(lq.Role), Filter: b.Bytes()}
-	eff, err := segment.Effective(sg.Filter, sg.PersonType)
-	if err == nil {
-		_, err = query.Parse(eff, schema)
-	}
-	if err != nil {
+	err = segment.CheckFilter(sg.Filter, sg.PersonType, func(b []byte) (*query.Filter, error) { return query.Parse(b, schema) })
+	if errors.Is(err, segment.ErrSelfReference) {
+		return refuse("A segment's filter cannot use another segment.")
+	} else if err != nil {
 		msg, err := filterError(err)
 		if err != nil {
 			return err

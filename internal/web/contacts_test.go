@@ -128,7 +128,7 @@ func TestContactLists(t *testing.T) {
 
 		// Save as segment, with the API's validation.
 		seq := e.head(e.ws.ID)
-		want(t, b.postFrom("/app/contacts/segments", "/app/contacts?filter=x", url.Values{"name": {""}, "role": {"user"}, "filter": {filter}}), http.StatusBadRequest, "Enter a name")
+		want(t, b.postFrom("/app/contacts/segments", "/app/contacts?filter=x", url.Values{"name": {""}, "role": {"user"}, "filter": {filter}}), http.StatusBadRequest, "Segment name must not be empty")
 		want(t, b.postFrom("/app/contacts/segments", "/app/contacts", url.Values{"name": {"Bad"}, "role": {"user"}, "filter": {`{"field":"segment_id","operator":"=","value":"x"}`}}), http.StatusBadRequest, "")
 		if got := e.topicsSince(e.ws.ID, seq); len(got) != 0 {
 			t.Fatalf("refused segments appended %v", got)

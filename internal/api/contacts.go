@@ -80,90 +80,62 @@ func timeField(name string, o opt[json.RawMessage], dst **int64) error {
 	return nil
 }
 
-// apply validates in and applies it to c. defs are the workspace's contact
-// custom attributes.
+// optString is a string field of contact.Changes: nil when absent, ""
+// (clear) when null.
+func optString(o opt[string]) *string {
+	if !o.Set {
+		return nil
+	}
+	v := o.Value
+	if o.Null {
+		v = ""
+	}
+	return &v
+}
+
+// optRaw is a JSON field of contact.Changes: nil when absent, null when null.
+func optRaw(o opt[json.RawMessage]) json.RawMessage {
+	switch {
+	case !o.Set:
+		return nil
+	case o.Null:
+		return json.RawMessage("null")
+	}
+	return o.Value
+}
+
+// apply validates in and applies it to c with contact.Apply (the rules the
+// web app's contact form shares). defs are the workspace's contact custom
+// attributes.
 func (s *Server) applyContactInput(r *http.Request, c *contact.Contact, in *contactInput, defs attribute.Defs) error {
+	ch := &contact.Changes{ExternalID: optString(in.ExternalID), Email: optString(in.Email), Phone: optString(in.Phone),
+		Name: optString(in.Name), Avatar: optString(in.Avatar), LanguageOverride: optString(in.LanguageOverride),
+		SignedUpAt: optRaw(in.SignedUpAt), LastSeenAt: optRaw(in.LastSeenAt), OwnerID: optRaw(in.OwnerID)}
 	if in.Role.Set {
-		if in.Role.Null || !contact.ValidRole(in.Role.Value) {
-			return fieldErr("role", "role must be user or lead")
-		}
-		if c.Role == contact.RoleUser && in.Role.Value == contact.RoleLead {
-			return fieldErr("role", "a user cannot be turned back into a lead")
-		}
-		c.Role = in.Role.Value
-	}
-	if c.Role == "" {
-		c.Role = contact.RoleUser
-	}
-	if err := strField("external_id", in.ExternalID, &c.ExternalID, contact.MaxLen["external_id"]); err != nil {
-		return err
-	}
-	if err := strField("email", in.Email, &c.Email, contact.MaxLen["email"]); err != nil {
-		return err
-	}
-	if c.Email != nil {
-		if !contact.ValidEmail(*c.Email) {
-			return fieldErr("email", "email %q is not a valid email address", *c.Email)
-		}
-	}
-	if err := strField("phone", in.Phone, &c.Phone, contact.MaxLen["phone"]); err != nil {
-		return err
-	}
-	if err := strField("name", in.Name, &c.Name, contact.MaxLen["name"]); err != nil {
-		return err
-	}
-	if err := strField("avatar", in.Avatar, &c.Avatar, contact.MaxLen["avatar"]); err != nil {
-		return err
-	}
-	if err := strField("language_override", in.LanguageOverride, &c.LanguageOverride, contact.MaxLen["language_override"]); err != nil {
-		return err
-	}
-	if err := timeField("signed_up_at", in.SignedUpAt, &c.SignedUpAt); err != nil {
-		return err
-	}
-	if err := timeField("last_seen_at", in.LastSeenAt, &c.LastSeenAt); err != nil {
-		return err
-	}
-	if in.OwnerID.Set {
-		if in.OwnerID.Null {
-			c.OwnerID = nil
-		} else {
-			id, err := parseIntID(in.OwnerID.Value)
-			if err != nil {
-				return fieldErr("owner_id", "owner_id must be the id of a teammate")
-			}
-			if _, err := s.workspaces.Admin(r.Context(), c.WorkspaceID, id); err != nil {
-				if isNotFound(err) {
-					return fieldErr("owner_id", "owner_id %d is not a teammate of this workspace", id)
-				}
-				return err
-			}
-			c.OwnerID = &id
-		}
+		ch.Role = optString(in.Role)
 	}
 	if in.UnsubscribedFromEmails.Set {
-		c.UnsubscribedFromEmails = in.UnsubscribedFromEmails.Value
+		ch.UnsubscribedFromEmails = &in.UnsubscribedFromEmails.Value
 	}
 	if in.CustomAttributes.Set && !in.CustomAttributes.Null {
-		vals, err := defs.Validate(in.CustomAttributes.Value)
+		ch.CustomAttributes = in.CustomAttributes.Value
+		if ch.CustomAttributes == nil {
+			ch.CustomAttributes = map[string]json.RawMessage{}
+		}
+	}
+	return c.Apply(ch, defs, func(raw json.RawMessage) (int64, error) {
+		id, err := parseIntID(raw)
 		if err != nil {
-			return err
+			return 0, fieldErr("owner_id", "owner_id must be the id of a teammate")
 		}
-		if c.CustomAttributes == nil {
-			c.CustomAttributes = map[string]any{}
-		}
-		for k, v := range vals {
-			if v == nil {
-				delete(c.CustomAttributes, k)
-			} else {
-				c.CustomAttributes[k] = v
+		if _, err := s.workspaces.Admin(r.Context(), c.WorkspaceID, id); err != nil {
+			if isNotFound(err) {
+				return 0, fieldErr("owner_id", "owner_id %d is not a teammate of this workspace", id)
 			}
+			return 0, err
 		}
-	}
-	if c.Role == contact.RoleUser && c.Email == nil && c.ExternalID == nil {
-		return errf(http.StatusBadRequest, "parameter_invalid", "A user needs an email or an external_id")
-	}
-	return nil
+		return id, nil
+	})
 }
 
 // contactOut renders a contact in the shape of the request's version.

@@ -1,20 +1,16 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/csvimport"
 	"github.com/parleyhq/parley/internal/jobs"
-	"github.com/parleyhq/parley/internal/store"
 )
 
 // CSV import of contacts (a Parley extension, not in Intercom's API): the
@@ -91,20 +87,7 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	var job *jobs.Job
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		id, err := jobs.Enqueue(ctx, tx, wsID, csvimport.Kind, csvimport.Payload{Mapping: check.Resolved(), Unmapped: check.UnmappedColumns})
-		if err != nil {
-			return err
-		}
-		// The file takes the job's name before the job can be seen.
-		if err := os.Rename(tmp, filepath.Join(s.opts.ImportDir, csvimport.FileName(id))); err != nil {
-			return err
-		}
-		tmp = filepath.Join(s.opts.ImportDir, csvimport.FileName(id))
-		job, err = jobs.Get(ctx, tx, wsID, id)
-		return err
-	})
+	job, err := csvimport.Enqueue(ctx, s.db, s.opts.ImportDir, wsID, tmp, check)
 	if err != nil {
 		return err
 	}
@@ -112,7 +95,7 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) error {
 	if s.jobs != nil {
 		s.jobs.Notify()
 	}
-	writeJSON(w, http.StatusAccepted, importView(job, check))
+	writeJSON(w, http.StatusAccepted, importView(job))
 	return nil
 }
 
@@ -129,38 +112,14 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var res csvimport.Result
-	if len(job.Result) > 0 {
-		if err := json.Unmarshal(job.Result, &res); err != nil {
-			slog.Warn("import job result unreadable", "job", job.ID, "err", err)
-		}
-	}
-	if res.Mapping == nil { // not started yet: show the mapping it was checked with
-		var p csvimport.Payload
-		_ = json.Unmarshal(job.Payload, &p)
-		res.Mapping, res.UnmappedColumns = csvimport.Mapping{}, p.Unmapped
-		for h, f := range p.Mapping {
-			if f != "" {
-				res.Mapping[h] = f
-			}
-		}
-	}
-	writeJSON(w, http.StatusOK, importView(job, &res))
+	writeJSON(w, http.StatusOK, importView(job))
 	return nil
 }
 
 // importView is the import_job object.
-func importView(job *jobs.Job, res *csvimport.Result) map[string]any {
-	state := job.State
+func importView(job *jobs.Job) map[string]any {
+	res, state := csvimport.Progress(job)
 	errMsg := res.Error
-	switch {
-	case state == jobs.Completed && res.Error != "":
-		state = jobs.Failed
-	case state == jobs.Failed && errMsg == "":
-		errMsg = "The import stopped after repeated failures; rows committed before it stopped are kept"
-	case state == jobs.Pending && job.Attempts > 0:
-		state = jobs.Running // waiting to retry after an interruption
-	}
 	errs := res.Errors
 	if errs == nil {
 		errs = []csvimport.RowError{}

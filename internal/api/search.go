@@ -29,6 +29,10 @@ func (s *Server) searchRoutes() {
 	})
 }
 
+// Search is the contact search (with its in-memory index) the server's
+// POST /contacts/search uses, for the web app to share.
+func (s *Server) Search() *store.Search { return s.search }
+
 const (
 	searchPerPage    = 50
 	searchMaxPerPage = 150

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/parleyhq/parley/internal/contact"
 	"github.com/parleyhq/parley/internal/ids"
@@ -39,14 +37,13 @@ type segmentInput struct {
 // apply validates in and applies it to sg.
 func (s *Server) applySegmentInput(r *http.Request, segs *store.Segments, sg *segment.Segment, in *segmentInput) error {
 	if in.Name.Set {
-		name := strings.TrimSpace(in.Name.Value)
-		switch {
-		case in.Name.Null || name == "":
-			return fieldErr("name", "name must not be empty")
-		case len(name) > segment.MaxNameLength:
-			return fieldErr("name", "name is longer than %d bytes", segment.MaxNameLength)
-		case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' }):
-			return fieldErr("name", "name must not contain control characters")
+		name := in.Name.Value
+		if in.Name.Null {
+			name = ""
+		}
+		name, err := segment.CleanName(name)
+		if err != nil {
+			return fieldErr("name", "%s", err.Error())
 		}
 		sg.Name = name
 	}
@@ -72,18 +69,11 @@ func (s *Server) applySegmentInput(r *http.Request, segs *store.Segments, sg *se
 	if err != nil {
 		return err
 	}
-	f, err := parseQuery(sg.Filter, schema)
+	err = segment.CheckFilter(sg.Filter, sg.PersonType, func(b []byte) (*query.Filter, error) { return parseQuery(b, schema) })
+	if errors.Is(err, segment.ErrSelfReference) {
+		return fieldErr("filter", "%s", err.Error())
+	}
 	if err != nil {
-		return filterErr(err)
-	}
-	if slices.Contains(f.Fields(), "segment_id") {
-		return fieldErr("filter", "a segment's filter cannot reference segment_id")
-	}
-	eff, err := segment.Effective(sg.Filter, sg.PersonType)
-	if err != nil {
-		return filterErr(err)
-	}
-	if _, err := parseQuery(eff, schema); err != nil {
 		return filterErr(err)
 	}
 	return nil

@@ -135,7 +135,8 @@ func Serve(ctx context.Context, cfg *config.Config, out io.Writer, ready func(ad
 	root := http.NewServeMux()
 	root.Handle("/", apiServer)
 	web.New(db, web.Options{Secure: strings.HasPrefix(cfg.PublicURL, "https://"), SMTPURL: cfg.SMTPURL, SMTPFrom: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Realtime: hub,
-		AttachmentDir: filepath.Join(cfg.DataDir, "attachments")}).Routes(root)
+		AttachmentDir: filepath.Join(cfg.DataDir, "attachments"),
+		Search:        apiServer.Search(), ImportDir: filepath.Join(cfg.DataDir, "imports"), NotifyJobs: worker.Notify}).Routes(root)
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,

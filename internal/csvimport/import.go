@@ -60,6 +60,8 @@ type Result struct {
 	Error string `json:"error,omitempty"`
 	// Done is set once every row has been committed.
 	Done bool `json:"done,omitempty"`
+	// Header is the header row, in order (set by Check).
+	Header []string `json:"-"`
 }
 
 // DefaultBatchSize is the number of rows committed per transaction.
@@ -97,7 +99,7 @@ func Check(ctx context.Context, db *store.DB, workspaceID string, r io.Reader, m
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Errors: []RowError{}, UnmappedColumns: p.unmapped, Mapping: p.mapping}, nil
+	return &Result{Errors: []RowError{}, UnmappedColumns: p.unmapped, Mapping: p.mapping, Header: p.header}, nil
 }
 
 // Resolved is the complete mapping of a checked file: every header column,
@@ -521,6 +523,10 @@ func (im *importer) parse(rec []string, line int) *row {
 	}
 	return r
 }
+
+// CellJSON is the JSON value a non-empty text v (a CSV cell, a form
+// field) is validated as for the custom attribute def (see cellJSON).
+func CellJSON(def *attribute.Attribute, v string) json.RawMessage { return cellJSON(def, v) }
 
 // cellJSON turns a cell into the JSON value its attribute expects; a cell
 // that does not fit is passed as a string so that validation refuses it

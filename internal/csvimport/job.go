@@ -80,6 +80,57 @@ func Handler(db *store.DB, dir string) jobs.Handler {
 	}
 }
 
+// Enqueue queues the import of the checked file at path (in dir) for the
+// workspace: the job and, before it can be seen, the file renamed to the
+// job's name, in one transaction. It returns the job.
+func Enqueue(ctx context.Context, db *store.DB, dir, workspaceID, path string, check *Result) (*jobs.Job, error) {
+	var job *jobs.Job
+	err := db.InTx(ctx, func(tx *store.Tx) error {
+		id, err := jobs.Enqueue(ctx, tx, workspaceID, Kind, Payload{Mapping: check.Resolved(), Unmapped: check.UnmappedColumns})
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(path, filepath.Join(dir, FileName(id))); err != nil {
+			return err
+		}
+		job, err = jobs.Get(ctx, tx, workspaceID, id)
+		return err
+	})
+	return job, err
+}
+
+// Progress reads an import job's result (its progress while it runs) and
+// the state to show: a completed job whose import was refused is failed,
+// a pending job that already ran is running (waiting to retry).
+func Progress(job *jobs.Job) (res *Result, state string) {
+	res = &Result{}
+	if len(job.Result) > 0 {
+		if err := json.Unmarshal(job.Result, res); err != nil {
+			slog.Warn("import job result unreadable", "job", job.ID, "err", err)
+		}
+	}
+	if res.Mapping == nil { // not started yet: the mapping it was checked with
+		var p Payload
+		_ = json.Unmarshal(job.Payload, &p)
+		res.Mapping, res.UnmappedColumns = Mapping{}, p.Unmapped
+		for h, f := range p.Mapping {
+			if f != "" {
+				res.Mapping[h] = f
+			}
+		}
+	}
+	state = job.State
+	switch {
+	case state == jobs.Completed && res.Error != "":
+		state = jobs.Failed
+	case state == jobs.Failed && res.Error == "":
+		res.Error = "The import stopped after repeated failures; rows committed before it stopped are kept"
+	case state == jobs.Pending && job.Attempts > 0:
+		state = jobs.Running
+	}
+	return res, state
+}
+
 // refused ends a job that cannot succeed: it completes with the reason in
 // Result.Error.
 func refused(dir string, job *jobs.Job, res *Result, msg string) (any, error) {

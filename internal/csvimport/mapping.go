@@ -162,6 +162,7 @@ type plan struct {
 	cols     []*column // by column index; nil = ignored
 	mapping  Mapping   // header → field, for the result
 	unmapped []string
+	header   []string
 }
 
 // resolve maps header to fields: explicit entries of m first, then
@@ -169,7 +170,7 @@ type plan struct {
 // fields, explicit entries naming a column the file lacks, and two columns
 // feeding one field are errors.
 func resolve(header []string, m Mapping, defs attribute.Defs) (*plan, error) {
-	p := &plan{cols: make([]*column, len(header)), mapping: Mapping{}, unmapped: []string{}}
+	p := &plan{cols: make([]*column, len(header)), mapping: Mapping{}, unmapped: []string{}, header: header}
 	present := map[string]bool{}
 	for _, h := range header {
 		present[h] = true

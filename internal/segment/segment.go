@@ -8,7 +8,10 @@ package segment
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/parleyhq/parley/internal/query"
 )
@@ -154,4 +157,43 @@ func group(v any) (string, []any, bool) {
 		return "", nil, false
 	}
 	return op, list, true
+}
+
+// CleanName trims a segment name and checks it: not empty, at most
+// MaxNameLength bytes, no control characters. The error is a message about
+// "name".
+func CleanName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", errors.New("name must not be empty")
+	case len(name) > MaxNameLength:
+		return "", fmt.Errorf("name is longer than %d bytes", MaxNameLength)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' }):
+		return "", errors.New("name must not contain control characters")
+	}
+	return name, nil
+}
+
+// ErrSelfReference refuses a segment filter that uses segment_id.
+var ErrSelfReference = errors.New("a segment's filter cannot reference segment_id")
+
+// CheckFilter validates a segment's filter with parse (query.Parse against
+// the workspace's schema): as given, for precise messages; without
+// segment_id (ErrSelfReference); and as the membership filter of the
+// person type (Effective).
+func CheckFilter(filter json.RawMessage, personType string, parse func([]byte) (*query.Filter, error)) error {
+	f, err := parse(filter)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(f.Fields(), "segment_id") {
+		return ErrSelfReference
+	}
+	eff, err := Effective(filter, personType)
+	if err != nil {
+		return err
+	}
+	_, err = parse(eff)
+	return err
 }

@@ -21,6 +21,7 @@ const a11yScan = `(() => {
     if (el.disabled || el.closest('[inert]')) continue;
     const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
     if ((r.width === 0 && r.height === 0) || cs.visibility === 'hidden' || cs.display === 'none') continue;
+    if (el.checkVisibility && !el.checkVisibility()) continue; // e.g. inside a closed <details>
     if (el.getAttribute('tabindex') === '-1' && el.tagName !== 'MAIN') { probs.push(describe(el) + ': taken out of the tab order (tabindex=-1)'); continue; }
     let name = (el.getAttribute('aria-label') || '').trim();
     if (!name && el.getAttribute('aria-labelledby')) name = el.getAttribute('aria-labelledby').split(/\s+/).map(id => (document.getElementById(id) || {}).textContent || '').join(' ').trim();

@@ -9,7 +9,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley/internal/ids"
@@ -143,33 +142,26 @@ func (s *Server) saveSegment(w http.ResponseWriter, r *http.Request, v *visit) e
 		s.render(w, http.StatusBadRequest, "segment", vw)
 		return nil
 	}
+	name, nameErr := segment.CleanName(form.Name)
 	switch {
 	case form.Name == "":
 		return fail("Enter a name for the segment.", false)
-	case len(form.Name) > segment.MaxNameLength:
-		return fail("The name is too long (at most 255 bytes).", false)
-	case strings.ContainsFunc(form.Name, func(r rune) bool { return r < ' ' }):
-		return fail("The name must not contain control characters.", false)
+	case nameErr != nil:
+		return fail("The segment's "+nameErr.Error()+".", false)
 	case form.PersonType != segment.PersonUser && form.PersonType != segment.PersonContact:
 		return fail("Choose users or leads.", false)
 	case strings.TrimSpace(form.Filter) == "":
 		return fail("A segment needs a filter: add at least one condition.", true)
 	}
-	f, err := s.parseFilterParam(ctx, v, modelContacts, form.Filter)
-	if msg := filterMessage(err); msg != "" {
-		return fail(msg, true)
-	} else if err != nil {
-		return err
-	}
-	if slices.Contains(f.Fields(), "segment_id") {
-		return fail("A segment's filter cannot use another segment.", true)
-	}
+	form.Name = name
+	// The REST API's rules (POST /segments), shared through package segment.
 	filter := compactFilter(form.Filter)
-	eff, err := segment.Effective(filter, form.PersonType)
-	if err == nil {
-		_, err = s.parseFilterParam(ctx, v, modelContacts, string(eff))
-	}
-	if msg := filterMessage(err); msg != "" {
+	err := segment.CheckFilter(filter, form.PersonType, func(b []byte) (*query.Filter, error) {
+		return s.parseFilterParam(ctx, v, modelContacts, string(b))
+	})
+	if errors.Is(err, segment.ErrSelfReference) {
+		return fail("A segment's filter cannot use another segment.", true)
+	} else if msg := filterMessage(err); msg != "" {
 		return fail(msg, true)
 	} else if err != nil {
 		return err

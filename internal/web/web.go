@@ -54,6 +54,13 @@ type Options struct {
 	// links are shown to copy. PublicURL starts the emailed links
 	// (default: the request's host).
 	SMTPURL, SMTPFrom, PublicURL string
+	// Search is the contact search the contacts pages use (share the REST
+	// API's, so one in-memory index serves both); a SQL-only search when nil.
+	Search *store.Search
+	// ImportDir holds uploaded CSV files until their import job runs (the
+	// API's import directory); NotifyJobs, when set, wakes the job worker.
+	ImportDir  string
+	NotifyJobs func()
 }
 
 // Server holds what the pages need.
@@ -64,6 +71,7 @@ type Server struct {
 	sessions *store.WebSessions
 	teams    *store.Teams
 	convs    *store.Conversations // set by inboxRoutes
+	cs       *contactsStore       // set by contactRoutes
 	pages    map[string]*template.Template
 	throttle *throttle
 }
@@ -99,7 +107,7 @@ func New(db *store.DB, opts Options) *Server {
 		pages:    map[string]*template.Template{},
 		throttle: newThrottle(opts.MaxFailures, opts.FailureWindow),
 	}
-	for _, name := range []string{"signin", "contacts", "profile", "error"} {
+	for _, name := range []string{"signin", "profile", "error"} {
 		s.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return s
@@ -122,8 +130,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		_, _ = w.Write(css)
 	}))
 	mux.Handle("GET /app/{$}", http.RedirectHandler("/app/inbox", http.StatusSeeOther))
-	s.inboxRoutes(mux) // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
-	mux.Handle("GET /app/contacts", s.page(nil, s.simple("contacts", "Contacts")))
+	s.inboxRoutes(mux)   // GET /app/inbox, /app/conversations/{id} and its actions (inbox.go)
+	s.contactRoutes(mux) // contacts, companies, segments from lists, import and export (contacts.go)
 	mux.Handle("GET /app/profile", s.page(nil, s.profilePage))
 	mux.Handle("POST /app/profile", s.page(nil, s.saveProfile))
 	// Invitations, password reset, token creation (accounts.go); the
@@ -207,6 +215,12 @@ func (s *Server) public(h func(w http.ResponseWriter, r *http.Request) error) ht
 // page serves a page for a signed-in teammate whose role is in roles (any
 // role when roles is nil); POSTs must carry the session's CSRF token.
 func (s *Server) page(roles []string, h pageFunc) http.Handler {
+	return s.pageMax(roles, 1<<20, h)
+}
+
+// pageMax is page for a route whose POST body may be up to maxBody bytes
+// (file uploads).
+func (s *Server) pageMax(roles []string, maxBody int64, h pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
 		defer s.recover(w, r)
@@ -228,7 +242,7 @@ func (s *Server) page(roles []string, h pageFunc) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			if !equal(r.PostFormValue("csrf"), v.csrf) {
 				s.fail(w, r, v, errCSRF)
 				return

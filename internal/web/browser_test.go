@@ -209,6 +209,8 @@ func (c *chrome) eval(expr string) string {
 // (testkit.A11y: labels, Tab reaches every control, visible focus).
 func (c *chrome) a11y(page string) {
 	c.t.Helper()
+	// A filter builder replaces its textarea once its fields arrive.
+	c.waitFor("the filter builders of "+page, `!document.querySelector('[data-filter-builder]:not(.fb-on)')`)
 	probs, err := testkit.A11y(c.ctx)
 	if err != nil {
 		c.t.Fatal(err)
@@ -221,7 +223,12 @@ func (c *chrome) a11y(page string) {
 // shot saves a screenshot to test-artifacts/web-NAME-DB.png.
 func (c *chrome) shot(name string) {
 	c.t.Helper()
+	// A page still being laid out can measure 0 wide for a moment.
 	png, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
+	for try := 0; err != nil && strings.Contains(err.Error(), "0 width") && try < 20; try++ {
+		time.Sleep(50 * time.Millisecond)
+		png, err = chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
+	}
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -54,6 +54,9 @@ type panelNote struct {
 
 // contactPanel is what {{template "contactpanel"}} renders.
 type contactPanel struct {
+	// P prefixes the panel's element ids: "" on the contact's page,
+	// "side-" in the conversation page's sidebar (which has its own tags).
+	P         string
 	Contact   *contact.Contact
 	Title     string
 	CSRF      string

@@ -66,6 +66,7 @@ func contactsBrowserScenario(t *testing.T, chromium, dbURL string) {
 	// The users list, then a picked column.
 	do(chromedp.Click(chromedp.CSS(`nav a[href="/app/contacts"]`)))
 	waitFor("the users", `document.querySelectorAll('#contacts tbody tr[data-id]').length === 5 && document.querySelector('#total').textContent === '5'`)
+	waitFor("the filter builder", `!!document.querySelector('.filter-builder.fb-on')`)
 	c.a11y("the users list")
 	do(chromedp.Click(chromedp.CSS(".picker summary")), chromedp.Click(chromedp.CSS(`input[value="custom_attributes.plan"]`)), chromedp.Click(chromedp.CSS("#show-columns")))
 	waitFor("the plan column", `[...document.querySelectorAll('#contacts th')].some(th => th.textContent === 'plan') && document.querySelector('#contacts tbody').textContent.includes('pro')`)
@@ -73,6 +74,7 @@ func contactsBrowserScenario(t *testing.T, chromium, dbURL string) {
 	// Filter by the custom attribute, save it as a segment.
 	do(chromedp.SetValue(chromedp.CSS("#filter"), `{"field":"custom_attributes.plan","operator":"=","value":"pro"}`), chromedp.Click(chromedp.CSS("#apply")))
 	waitFor("the filtered list", `document.querySelector('#total')?.textContent === '2' && document.querySelectorAll('#contacts tbody tr[data-id]').length === 2`)
+	waitFor("the filter builder showing the filter", `!!document.querySelector('.filter-builder.fb-on') && document.querySelectorAll('.filter-builder select, .filter-builder input').length > 1`)
 	shot("contacts-filtered")
 	c.a11y("the filtered list")
 	exportURL := eval(`document.querySelector('#export').href`)

@@ -60,7 +60,7 @@ func (s *Server) inboxRoutes(mux *http.ServeMux) {
 		},
 	}
 	for _, name := range []string{"inbox", "conversation", "savedreplies"} {
-		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html", "templates/inboxparts.html", "templates/settingsnav.html"))
+		s.pages[name] = template.Must(template.New("layout.html").Funcs(f).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html", "templates/inboxparts.html", "templates/settingsnav.html", "templates/contactpanel.html"))
 	}
 	s.convs = store.NewConversations(s.db)
 	mux.Handle("GET /app/assets/inbox.css", asset("text/css; charset=utf-8", inboxCSS))
@@ -428,6 +428,7 @@ type conversationData struct {
 
 	SeenAt   *int64 // when the contact last saw the conversation
 	Contact  contactBrief
+	Panel    *contactPanel // the contact's panel in the sidebar (nil: the contact is gone)
 	AllTags  []*store.Tag
 	Attrs    []attrField
 	Replies  []savedReplyOption

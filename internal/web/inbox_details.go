@@ -49,6 +49,19 @@ func (s *Server) conversationDetails(r *http.Request, v *visit, c *conversation.
 			d.Contact.Name, d.Contact.Email = who(a), a.Email
 		}
 	}
+	if d.Contact.ID != "" {
+		// The contact's panel (contactpanel.go) in the sidebar; its forms
+		// come back to this conversation. A contact deleted since keeps
+		// the brief line.
+		p, err := s.contactPanel(ctx, v, d.Contact.ID)
+		switch {
+		case err == nil:
+			p.P, p.ReturnTo = "side-", "/app/conversations/"+c.IDString()
+			d.Panel = p
+		case !errors.Is(err, errNoContact):
+			return err
+		}
+	}
 	if d.AllTags, err = store.NewTags(s.db).List(ctx, v.ws.ID); err != nil {
 		return err
 	}
